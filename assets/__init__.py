@@ -1,0 +1,1 @@
+"""Thin Dagster wrappers over ``pipeline``: one module per stage, and the dataset factory."""

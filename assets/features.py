@@ -1,0 +1,56 @@
+"""Feature assets: the dataset's feature SQL over redacted tables, under its contract."""
+
+import hashlib
+import re
+
+import dagster as dg
+
+from assets.validate import audited, contract_check_results, contract_check_specs
+from pipeline.contracts import ContractSuite
+from pipeline.declarations import DatasetSpec
+from pipeline.resources import Warehouse
+from pipeline.sql import qualified
+from pipeline.warehouse import frame_fingerprint, publish, write_staging
+
+
+def render_feature_sql(dataset: DatasetSpec) -> str:
+    """Replace each ``{source}`` with the quoted name of its published redacted table."""
+    tables = {source: qualified("redacted", source) for source in dataset.sources}
+    return re.sub(r"\{([a-z][a-z0-9_]*)\}",
+                  lambda m: tables.get(m.group(1), m.group(0)), dataset.features.sql)
+
+
+def build_features_asset(dataset: DatasetSpec, suite: ContractSuite) -> dg.AssetsDefinition:
+    name = dataset.features.name
+    sql = render_feature_sql(dataset)
+    check_specs = contract_check_specs(suite, name)
+    code_version = hashlib.sha256(f"{sql}:{suite.content_hash}".encode()).hexdigest()[:16]
+
+    @dg.asset(
+        name=name, group_name=dataset.name, check_specs=check_specs, code_version=code_version,
+        deps=[f"redacted_{source}" for source in dataset.sources], kinds={"duckdb", "sql"},
+        pool="duckdb",
+        description=f"Feature table `features.{name}`: the dataset's SQL over redacted tables "
+                    f"only, published if `expectations/{suite.path.name}` passes.",
+        metadata={"sql": dg.MetadataValue.md(f"```sql\n{dataset.features.sql.strip()}\n```"),
+                  "contract": f"expectations/{suite.path.name}",
+                  "contract_sha256": suite.content_hash, "table": f"features.{name}"},
+    )
+    def _features(context: dg.AssetExecutionContext, warehouse: Warehouse):
+        with warehouse.connect() as conn:
+            frame = conn.execute(sql).df()
+            write_staging(conn, frame, "features", name)
+        yield from audited(name, check_specs, contract_check_results(suite, frame))
+        with warehouse.connect() as conn:
+            publish(conn, "features", name)
+        context.log.info(f"{name}: {len(frame)} rows, {len(frame.columns)} columns")
+        yield dg.MaterializeResult(
+            data_version=dg.DataVersion(frame_fingerprint(frame)),
+            metadata={
+                "dagster/row_count": len(frame),
+                "dagster/column_schema": dg.TableSchema(columns=[
+                    dg.TableColumn(c, str(frame[c].dtype)) for c in frame.columns]),
+            },
+        )
+
+    return _features

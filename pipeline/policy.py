@@ -1,0 +1,167 @@
+"""PII policies: ``policies/<source>.yaml`` says what happens to every column of a source.
+
+Actions per column: ``drop``, ``keep``, ``hash`` (keyed HMAC, so joins survive), ``mask``,
+``replace`` (entity tag), ``generalize`` (date to year, text to prefix) and ``scan`` (free text:
+Presidio finds entities in each cell and the anonymizer replaces them). A column present in the
+data but absent from the policy is an error: new columns must be classified.
+"""
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from pipeline.errors import DeclarationError
+from pipeline.yaml_loading import read_mapping, validate_file
+
+# Entities the residual gate looks for in every text column unless a column allows them.
+DEFAULT_GATE_ENTITIES = [
+    "PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS",
+    "US_SSN",
+]
+
+
+class _Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    entity: str | None = Field(default=None, description="What the column holds, if PII.")
+    allow_entities: list[str] = Field(
+        default_factory=list,
+        description="Entity types the residual gate accepts in this column's output.",
+    )
+
+
+class DropRule(_Rule):
+    action: Literal["drop"]
+
+
+class KeepRule(_Rule):
+    action: Literal["keep"]
+
+
+class HashRule(_Rule):
+    action: Literal["hash"]
+    prefix: str = Field(default="", max_length=8, description="Prefix for readable tokens.")
+
+
+class MaskRule(_Rule):
+    action: Literal["mask"]
+    keep_last: int = Field(default=4, ge=0, le=8)
+    mask_char: str = Field(default="*", min_length=1, max_length=1)
+
+
+class ReplaceRule(_Rule):
+    action: Literal["replace"]
+    entity: str
+
+
+class GeneralizeRule(_Rule):
+    action: Literal["generalize"]
+    to: Literal["year", "prefix"]
+    keep_chars: int = Field(default=2, ge=1, description="For 'prefix': characters kept.")
+
+
+class ScanRule(_Rule):
+    action: Literal["scan"]
+    entities: list[str] = Field(min_length=1)
+    score_threshold: float = Field(default=0.4, ge=0, le=1)
+    redact_row_values_from: list[str] = Field(
+        default_factory=list,
+        description="Columns whose value in the same row is redacted wherever it appears in "
+        "this text (a customer's own name, email, phone), even where NER misses it.",
+    )
+    known_names_from: list[str] = Field(
+        default_factory=list,
+        description="Columns of person names: any part of any name in them is redacted "
+        "wherever it appears capitalized in this text, in any row (names NER misses).",
+    )
+
+
+ColumnRule = Annotated[
+    DropRule | KeepRule | HashRule | MaskRule | ReplaceRule | GeneralizeRule | ScanRule,
+    Field(discriminator="action"),
+]
+
+
+class CustomRecognizer(BaseModel):
+    """A regex recognizer declared in the policy (order numbers, internal ids, addresses)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    entity: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
+    regex: str
+    score: float = Field(default=0.8, gt=0, le=1)
+    context: list[str] = Field(default_factory=list)
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression: {exc}") from None
+        return value
+
+
+class PiiPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    source: str
+    language: str = "en"
+    columns: dict[str, ColumnRule] = Field(min_length=1)
+    recognizers: list[CustomRecognizer] = Field(default_factory=list)
+    allow_list: list[str] = Field(
+        default_factory=list, description="Words never treated as PII (product names...)."
+    )
+    gate_entities: list[str] = Field(default_factory=lambda: list(DEFAULT_GATE_ENTITIES))
+    gate_score_threshold: float = Field(default=0.5, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _row_values_exist(self) -> "PiiPolicy":
+        for name, rule in self.columns.items():
+            if isinstance(rule, ScanRule):
+                named = rule.redact_row_values_from + rule.known_names_from
+                unknown = [c for c in named if c not in self.columns]
+                if unknown:
+                    raise ValueError(f"columns.{name} names unknown columns {unknown}")
+        return self
+
+    def output_columns(self) -> list[str]:
+        return [name for name, rule in self.columns.items() if not isinstance(rule, DropRule)]
+
+    def pii_columns(self) -> dict[str, str]:
+        """Columns that hold PII, with their entity (declared or implied by the action)."""
+        found = {}
+        for name, rule in self.columns.items():
+            if rule.entity:
+                found[name] = rule.entity
+            elif isinstance(rule, ScanRule):
+                found[name] = "FREE_TEXT"
+        return found
+
+    def check_columns(self, columns: list[str], where: str) -> None:
+        """Every data column must be classified; every policy column must exist."""
+        unclassified = [c for c in columns if c not in self.columns]
+        missing = [c for c in self.columns if c not in columns]
+        problems = []
+        if unclassified:
+            problems.append(f"columns {unclassified} are in the data but not in the policy: "
+                            "classify each one (drop, keep, hash, mask, replace, generalize "
+                            "or scan)")
+        if missing:
+            problems.append(f"columns {missing} are in the policy but not in the data")
+        if problems:
+            raise DeclarationError(f"{where}: " + "; ".join(problems))
+
+
+def load_policy(path: Path) -> PiiPolicy:
+    policy = validate_file(PiiPolicy, path, read_mapping(path))
+    if policy.source != path.stem:
+        raise DeclarationError(f"{path}: source: {policy.source!r} must equal the file name "
+                               f"{path.stem!r}")
+    return policy
+
+
+def file_hash(path: Path) -> str:
+    """Content hash of a declaration file, used as code version and in lineage."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -1,0 +1,46 @@
+"""Where the pipeline keeps its declarations and its run-time state.
+
+Everything produced at run time (DuckDB file, DAGSTER_HOME, MLflow store, reports) lives under
+one folder, ``$GOVERN_HOME`` (default ``.govern`` in the project root), so a checkout stays
+clean and one ``rm -rf`` resets it. Paths are computed when asked for, never at import time.
+"""
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def project_root() -> Path:
+    """The folder holding datasets/, policies/, expectations/ and data/ (``GOVERN_PROJECT_ROOT``)."""
+    return Path(os.environ.get("GOVERN_PROJECT_ROOT", PROJECT_ROOT)).resolve()
+
+
+def govern_home() -> Path:
+    """The run-time folder (``GOVERN_HOME``), created on first use."""
+    home = Path(os.environ.get("GOVERN_HOME", project_root() / ".govern")).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    return home
+
+
+def warehouse_path() -> Path:
+    return Path(os.environ.get("GOVERN_WAREHOUSE", govern_home() / "warehouse.duckdb"))
+
+
+def dagster_home() -> Path:
+    return Path(os.environ.get("DAGSTER_HOME", govern_home() / "dagster"))
+
+
+def mlflow_tracking_uri() -> str:
+    default = f"sqlite:///{govern_home() / 'mlflow.db'}"
+    return os.environ.get("MLFLOW_TRACKING_URI", default)
+
+
+def mlflow_artifact_root() -> str:
+    return os.environ.get("GOVERN_MLFLOW_ARTIFACTS", (govern_home() / "mlartifacts").as_uri())
+
+
+def reports_dir() -> Path:
+    path = govern_home() / "reports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
