@@ -1,0 +1,51 @@
+# The two commands a newcomer types: `make run` and `make test`. Each bootstraps everything it
+# needs (uv, .venv, the locked environment, the project) on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# uv if it is on PATH, else the one pip installs as a module.
+UV = $(shell command -v uv >/dev/null 2>&1 && echo uv || echo "$(PYTHON) -m uv")
+# The demo's key for keyed hashing. Public, so tokens are not secret: set your own for real data.
+export GOVERN_HMAC_KEY ?= dev-only-insecure-hmac-key-do-not-use-in-production
+
+.DEFAULT_GOAL := help
+.PHONY: help setup run test ui lock lint bench clean
+
+help: ## show the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
+		$(PYTHON) -m pip install --quiet uv
+	@test -x $(PY) || $(UV) venv --quiet --python 3.11 $(VENV)
+	$(UV) pip install --quiet --python $(PY) --require-hashes -r requirements.lock
+	$(UV) pip install --quiet --python $(PY) --no-deps -e .
+	@touch $(STAMP)
+
+setup: $(STAMP) ## create .venv with the locked environment and the project
+
+run: $(STAMP) ## run the whole pipeline on the sample data (prints the registered model)
+	$(VENV)/bin/govern run
+
+test: $(STAMP) ## run the test suite (real Dagster, Presidio, GX, DuckDB and MLflow runs)
+	$(PY) -m pytest
+
+ui: $(STAMP) ## serve the Dagster UI on http://127.0.0.1:3000
+	$(VENV)/bin/govern ui
+
+lint: $(STAMP) ## ruff over the code
+	$(PY) -m ruff check pipeline assets tests bench
+
+bench: $(STAMP) ## run the benchmarks (by hand; figures go in the README)
+	$(PY) bench/redaction.py
+
+lock: ## refresh requirements.lock from pyproject.toml (versions and hashes, no hosts)
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
+		$(PYTHON) -m pip install --quiet uv
+	$(UV) pip compile --quiet --generate-hashes --python-version 3.11 --extra dev \
+		pyproject.toml -o requirements.lock
+
+clean: ## delete run-time state (.govern/: DuckDB, Dagster, MLflow, reports)
+	rm -rf .govern

@@ -1,0 +1,171 @@
+"""``govern``: run the governed pipeline, make sample data, serve the UI.
+
+    govern run [--dataset NAME] [--source NAME=PATH] [--json]
+    govern generate --customers N [--out DIR] [--seed N]
+    govern ui [--port N]
+"""
+
+import argparse
+import json
+import logging
+import os
+import sys
+import warnings
+from pathlib import Path
+
+from pipeline import settings
+from pipeline.errors import GovernError
+
+EXIT_BLOCKED = 1
+EXIT_USAGE = 2
+
+
+def _parse_sources(values: list[str]) -> dict[str, Path]:
+    sources = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        if not sep or not name or not path:
+            raise GovernError(f"--source expects NAME=PATH, got {value!r}")
+        sources[name] = Path(path)
+    return sources
+
+
+def _quiet_libraries() -> None:
+    warnings.filterwarnings("ignore")
+    for name in ("mlflow", "great_expectations", "presidio-analyzer", "presidio-anonymizer",
+                 "alembic", "dagster"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _warn_about_key() -> None:
+    from pipeline.resources import DEV_HMAC_KEY
+
+    key = os.environ.get("GOVERN_HMAC_KEY")
+    if not key:
+        raise GovernError("GOVERN_HMAC_KEY is not set: it keys the HMAC tokens of 'hash' "
+                          "columns. Set it to a secret (make run sets a development key).")
+    if key == DEV_HMAC_KEY:
+        print("warning: GOVERN_HMAC_KEY is the public development key; tokens are not "
+              "secret. Set your own key before running on real data.", file=sys.stderr)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    _quiet_libraries()
+    _warn_about_key()
+    from pipeline.declarations import load_datasets
+    from pipeline.definitions import build_definitions
+    from pipeline.instance import local_instance
+    from pipeline.runner import run_dataset
+
+    root = settings.project_root()
+    datasets = load_datasets(root)
+    if args.dataset:
+        unknown = sorted(set(args.dataset) - {d.name for d in datasets})
+        if unknown:
+            raise GovernError(f"unknown dataset(s) {unknown}; declared: "
+                              f"{[d.name for d in datasets]}")
+        datasets = [d for d in datasets if d.name in args.dataset]
+    sources = _parse_sources(args.source)
+    known_sources = {s for d in datasets for s in d.sources}
+    if unknown := sorted(set(sources) - known_sources):
+        raise GovernError(f"--source names unknown source(s) {unknown}; known: "
+                          f"{sorted(known_sources)}")
+    defs = build_definitions(root)
+    instance = local_instance()
+    summaries = [run_dataset(defs, dataset, instance, sources) for dataset in datasets]
+    if args.json:
+        print(json.dumps([s.as_dict() for s in summaries], indent=2, default=str))
+    else:
+        for summary in summaries:
+            print(_format_summary(summary))
+    return 0 if all(s.success for s in summaries) else EXIT_BLOCKED
+
+
+def _format_summary(summary) -> str:
+    lines = [f"dataset {summary.dataset}  (Dagster run {summary.run_id})", "", "assets:"]
+    for asset in summary.assets:
+        facts = asset.facts
+        detail = ""
+        if "rows_in" in facts:
+            detail = (f"{facts['rows_loaded']} rows loaded of {facts['rows_in']}, "
+                      f"{facts['rows_rejected']} quarantined")
+        elif "dagster/row_count" in facts:
+            detail = f"{facts['dagster/row_count']} rows"
+        elif "registered_version" in facts:
+            detail = f"registered as {facts['registered_model']} v{facts['registered_version']}"
+        lines.append(f"  {asset.asset:<28} {asset.status:<13} {detail}")
+    lines += ["", "gates:"]
+    for gate in summary.gates:
+        if not gate.blocking and gate.passed:
+            verdict = "passed"
+        else:
+            verdict = "passed" if gate.passed else ("BLOCKED" if gate.blocking else "WARNING")
+        text = f"  {gate.asset + ' / ' + gate.check:<70} {verdict}"
+        if not gate.passed:
+            text += f"\n      {gate.summary}"
+        lines.append(text)
+    if summary.model:
+        metrics = ", ".join(f"{k}={v:.4f}" for k, v in summary.model["metrics"].items())
+        lines += ["", f"model: {summary.model['name']} version {summary.model['version']} "
+                      f"(MLflow run {summary.model['mlflow_run_id']})", f"  {metrics}"]
+    if summary.failures:
+        lines += ["", "FAILED:"] + [f"  {failure}" for failure in summary.failures]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from pipeline.sample_data import write_sample
+
+    paths = write_sample(Path(args.out), args.customers, args.seed)
+    for name, path in paths.items():
+        print(f"{name}: {path}")
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from pipeline.instance import ensure_dagster_home
+
+    ensure_dagster_home()
+    workspace = settings.project_root() / "workspace.yaml"
+    command = [sys.executable, "-m", "dagster", "dev", "-w", str(workspace), "-h", "127.0.0.1",
+               "-p", str(args.port)]
+    print(f"Dagster UI on http://127.0.0.1:{args.port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})")
+    os.execv(sys.executable, command)
+    return 0  # not reached
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from pipeline.sample_data import DEFAULT_SEED
+
+    parser = argparse.ArgumentParser(prog="govern", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="materialize every asset of the declared datasets")
+    run.add_argument("--dataset", action="append", default=[], help="only this dataset")
+    run.add_argument("--source", action="append", default=[], metavar="NAME=PATH",
+                     help="read this file for source NAME instead of the declared one")
+    run.add_argument("--json", action="store_true", help="print the summary as JSON")
+    run.set_defaults(func=cmd_run)
+    generate = commands.add_parser("generate", help="write the synthetic churn sample data")
+    generate.add_argument("--customers", type=int, required=True)
+    generate.add_argument("--out", default=str(settings.project_root() / "data" / "raw"))
+    generate.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    generate.set_defaults(func=cmd_generate)
+    ui = commands.add_parser("ui", help="serve the Dagster UI on 127.0.0.1")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.set_defaults(func=cmd_ui)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except GovernError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

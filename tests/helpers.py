@@ -1,0 +1,39 @@
+"""Helpers for end-to-end tests: run a dataset in-process and read back what it produced."""
+
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from pipeline.declarations import load_datasets
+from pipeline.definitions import build_definitions
+from pipeline.runner import RunSummary, run_dataset
+
+
+def run_churn(root: Path, instance: dg.DagsterInstance,
+              sources: dict[str, Path] | None = None) -> RunSummary:
+    dataset = next(d for d in load_datasets(root) if d.name == "churn")
+    return run_dataset(build_definitions(root), dataset, instance, sources)
+
+
+def gate(summary: RunSummary, asset: str, check: str):
+    matches = [g for g in summary.gates if g.asset == asset and g.check == check]
+    assert matches, f"no result for check {check!r} on {asset!r}; got " \
+                    f"{[(g.asset, g.check) for g in summary.gates]}"
+    return matches[-1]
+
+
+def status(summary: RunSummary, asset: str) -> str:
+    return next(a.status for a in summary.assets if a.asset == asset)
+
+
+def table_rows(warehouse: Path, table: str) -> int | None:
+    """Rows of a published table, or None if it was never published."""
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        schema, name = table.split(".")
+        exists = conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND "
+            "table_name = ?", [schema, name]).fetchone()[0]
+        if not exists:
+            return None
+        return conn.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchone()[0]
