@@ -99,6 +99,16 @@ def load_suite(path: Path) -> ContractSuite:
         suite = _gx_suite(data)
     except Exception as exc:  # GX raises many types for a malformed suite; report it, don't hide
         raise DeclarationError(f"{path}: not a valid GX 1.x expectation suite: {exc}") from None
+    declared = data.get("expectations") or []
+    if len(suite.expectations) != len(declared):
+        # GX logs an unknown or invalid expectation and drops it: a contract clause must never
+        # vanish silently, so name the ones it could not build.
+        built = {e.configuration.to_json_dict()["type"] for e in suite.expectations}
+        lost = [f"expectations.{i} ({e.get('type')!r})" for i, e in enumerate(declared)
+                if e.get("type") not in built]
+        raise DeclarationError(f"{path}: not a valid GX 1.x expectation suite: GX could not "
+                               f"build {', '.join(lost) or 'some expectations'}; check the "
+                               "type and kwargs")
     clauses = []
     seen: set[str] = set()
     for index, expectation in enumerate(suite.expectations):
