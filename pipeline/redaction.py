@@ -46,12 +46,28 @@ REDACTION_CODE_VERSION = "1"
 _TAG = re.compile(r"<[A-Z][A-Z0-9_]*>")
 
 
+# Presidio's own default mapping (its conf/default.yaml), stated here because passing any NER
+# configuration replaces the default; labels spaCy finds that are never PII are ignored.
+_NER_CONFIGURATION = {
+    "model_to_presidio_entity_mapping": {
+        "PER": "PERSON", "PERSON": "PERSON", "NORP": "NRP", "FAC": "LOCATION",
+        "LOC": "LOCATION", "GPE": "LOCATION", "LOCATION": "LOCATION", "ORG": "ORGANIZATION",
+        "ORGANIZATION": "ORGANIZATION", "DATE": "DATE_TIME", "TIME": "DATE_TIME",
+    },
+    "low_confidence_score_multiplier": 0.4,
+    "low_score_entity_names": [],
+    "labels_to_ignore": ["ORGANIZATION", "CARDINAL", "EVENT", "LANGUAGE", "LAW", "MONEY",
+                         "ORDINAL", "PERCENT", "PRODUCT", "QUANTITY", "WORK_OF_ART"],
+}
+
+
 @functools.lru_cache(maxsize=4)
 def build_analyzer(spacy_model: str = DEFAULT_SPACY_MODEL, language: str = "en") -> AnalyzerEngine:
     """An analyzer on an installed spaCy model: Presidio's default would download one."""
     provider = NlpEngineProvider(nlp_configuration={
         "nlp_engine_name": "spacy",
         "models": [{"lang_code": language, "model_name": spacy_model}],
+        "ner_model_configuration": _NER_CONFIGURATION,
     })
     return AnalyzerEngine(nlp_engine=provider.create_engine(), supported_languages=[language])
 

@@ -19,9 +19,9 @@ TEST_KEY = "test-hmac-key-not-secret"
 
 @pytest.fixture(scope="session")
 def small_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Generated once per session: 300 customers, about 1,500 transactions."""
+    """Generated once per session: 800 customers, about 4,000 transactions."""
     out = tmp_path_factory.mktemp("sample")
-    write_sample(out, customers=300)
+    write_sample(out, customers=800)
     return out
 
 
@@ -47,9 +47,11 @@ def project(tmp_path: Path, small_sample: Path, monkeypatch: pytest.MonkeyPatch)
 
 @pytest.fixture
 def instance(project: Path) -> Iterator[dg.DagsterInstance]:
-    """A persistent (SQLite) Dagster instance under the test's GOVERN_HOME."""
-    with dg.instance_for_test(temp_dir=str(project.parent / "dagster-home")) as test_instance:
-        yield test_instance
+    """The same persistent (SQLite) instance `govern run` uses, under the test's GOVERN_HOME."""
+    from pipeline.instance import local_instance
+
+    with local_instance() as dagster_instance:
+        yield dagster_instance
 
 
 @pytest.fixture
