@@ -114,7 +114,8 @@ class DatasetSpec(StrictModel):
 def load_dataset(path: Path) -> DatasetSpec:
     spec = validate_file(DatasetSpec, path)
     if spec.name != path.stem:
-        raise DeclarationError(f"{path}: name: {spec.name!r} must equal the file name {path.stem!r}")
+        raise DeclarationError(
+            f"{path}: name: {spec.name!r} must equal the file name {path.stem!r}")
     return spec
 
 

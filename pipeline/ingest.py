@@ -231,7 +231,8 @@ def _type_rows(conn: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
     raw_fields = ", ".join(f"{quote_literal(c)}: {quote_ident(c)}" for c in spec.columns)
     conn.execute(
         f"CREATE OR REPLACE TEMP TABLE _cast AS SELECT {', '.join(selects)}, _line, "
-        f"to_json({{{raw_fields}}}) AS _raw, concat_ws(',', {', '.join(failures)}) AS _bad FROM _text"
+        f"to_json({{{raw_fields}}}) AS _raw, "
+        f"concat_ws(',', {', '.join(failures)}) AS _bad FROM _text"
     )
     conn.execute(
         "INSERT INTO _quarantine SELECT _line, 'unparsable value', split_part(_bad, ',', 1), "

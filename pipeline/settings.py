@@ -12,7 +12,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def project_root() -> Path:
-    """The folder holding datasets/, policies/, expectations/ and data/ (``GOVERN_PROJECT_ROOT``)."""
+    """The folder with datasets/, policies/, expectations/ and data/ (``GOVERN_PROJECT_ROOT``)."""
     return Path(os.environ.get("GOVERN_PROJECT_ROOT", PROJECT_ROOT)).resolve()
 
 

@@ -4,7 +4,6 @@ Each test runs the whole job in-process on a small generated sample, into its ow
 Dagster instance and MLflow store under ``tmp_path``.
 """
 
-from pathlib import Path
 
 import dagster as dg
 import duckdb
