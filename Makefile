@@ -11,7 +11,7 @@ UV = $(shell command -v uv >/dev/null 2>&1 && echo uv || echo "$(PYTHON) -m uv")
 export GOVERN_HMAC_KEY ?= dev-only-insecure-hmac-key-do-not-use-in-production
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test ui lock lint bench clean
+.PHONY: help setup run test ui mlflow lock lint clean
 
 help: ## show the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -29,17 +29,19 @@ setup: $(STAMP) ## create .venv with the locked environment and the project
 run: $(STAMP) ## run the whole pipeline on the sample data (prints the registered model)
 	$(VENV)/bin/govern run
 
-test: $(STAMP) ## run the test suite (real Dagster, Presidio, GX, DuckDB and MLflow runs)
+test: $(STAMP) ## lint, then the test suite (real Dagster, Presidio, GX, DuckDB, MLflow runs)
+	$(PY) -m ruff check pipeline assets tests
 	$(PY) -m pytest
 
 ui: $(STAMP) ## serve the Dagster UI on http://127.0.0.1:3000
 	$(VENV)/bin/govern ui
 
-lint: $(STAMP) ## ruff over the code
-	$(PY) -m ruff check pipeline assets tests bench
+mlflow: $(STAMP) ## serve the MLflow UI for the local store on http://127.0.0.1:5000
+	$(VENV)/bin/mlflow ui --host 127.0.0.1 --port 5000 \
+		--backend-store-uri sqlite:///$(CURDIR)/.govern/mlflow.db
 
-bench: $(STAMP) ## run the benchmarks (by hand; figures go in the README)
-	$(PY) bench/redaction.py
+lint: $(STAMP) ## ruff over the code
+	$(PY) -m ruff check pipeline assets tests
 
 lock: ## refresh requirements.lock from pyproject.toml (versions and hashes, no hosts)
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
