@@ -37,3 +37,13 @@ def table_rows(warehouse: Path, table: str) -> int | None:
         if not exists:
             return None
         return conn.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchone()[0]
+
+
+def with_negative_amount(root: Path, out: Path, line: int) -> Path:
+    """A copy of the sample's transactions with one negative amount, which the contract bans."""
+    lines = (root / "data/raw/transactions.csv").read_text().splitlines()
+    fields = lines[line].split(",")
+    fields[3] = "-42.00"
+    lines[line] = ",".join(fields)
+    out.write_text("\n".join(lines) + "\n")
+    return out

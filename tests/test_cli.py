@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
+from tests.helpers import with_negative_amount
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -36,12 +37,7 @@ def test_missing_hmac_key_is_a_clear_error(project, monkeypatch, capsys):
 @pytest.mark.e2e
 def test_blocked_run_exits_non_zero_naming_gate_asset_and_reason(project, tmp_path, capsys):
     # given a transactions file with a negative amount, which the contract rejects
-    lines = (project / "data/raw/transactions.csv").read_text().splitlines()
-    fields = lines[3].split(",")
-    fields[3] = "-1.00"
-    lines[3] = ",".join(fields)
-    bad = tmp_path / "transactions.csv"
-    bad.write_text("\n".join(lines) + "\n")
+    bad = with_negative_amount(project, tmp_path / "transactions.csv", line=3)
     # when `govern run` runs on it
     code = main(["run", "--source", f"transactions={bad}"])
     out = capsys.readouterr().out

@@ -11,7 +11,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from pipeline import settings
-from tests.helpers import gate, run_churn, status, table_rows
+from tests.helpers import gate, run_churn, status, table_rows, with_negative_amount
 
 pytestmark = pytest.mark.e2e
 ASSETS = ["raw_customers", "raw_transactions", "redacted_customers", "redacted_transactions",
@@ -101,12 +101,7 @@ def test_residual_pii_gate_blocks_a_leaky_policy_and_keeps_the_old_table(
 
 def test_contract_blocks_a_wrong_value_and_stops_training(project, instance, tmp_path):
     # given a transactions file with one negative amount
-    lines = (project / "data/raw/transactions.csv").read_text().splitlines()
-    fields = lines[5].split(",")
-    fields[3] = "-42.00"
-    lines[5] = ",".join(fields)
-    bad = tmp_path / "transactions_negative.csv"
-    bad.write_text("\n".join(lines) + "\n")
+    bad = with_negative_amount(project, tmp_path / "transactions_negative.csv", line=5)
     # when the job runs on it
     summary = run_churn(project, instance, {"transactions": bad})
     # then the clause that failed is named, and no model is trained
