@@ -1,6 +1,8 @@
 """``govern``: run the governed pipeline, make sample data, serve the UI.
 
     govern run [--dataset NAME] [--source NAME=PATH] [--json]
+    govern redact --source NAME INPUT OUTPUT
+    govern policy check
     govern generate --customers N [--out DIR] [--seed N]
     govern ui [--port N]
 """
@@ -114,6 +116,45 @@ def _format_summary(summary) -> str:
     return "\n".join(lines)
 
 
+def cmd_redact(args: argparse.Namespace) -> int:
+    _quiet_libraries()
+    _warn_about_key()
+    from tqdm import tqdm
+
+    from pipeline.declarations import load_datasets
+    from pipeline.redact_file import redact_file
+    from pipeline.resources import RedactionResource
+
+    root = settings.project_root()
+    model = RedactionResource(hmac_key="unused").resolved_spacy_model()
+    with tqdm(desc="scanning free text", unit=" texts", file=sys.stderr, mininterval=0.5,
+              disable=None) as bar:
+        result = redact_file(load_datasets(root), root, args.source, Path(args.input),
+                             Path(args.output), os.environ["GOVERN_HMAC_KEY"].encode(), model,
+                             progress=bar.update)
+    print(f"{args.output}: {result.rows_written} rows written of {result.rows_in} read; "
+          f"{result.rows_quarantined} unreadable lines left out {result.quarantine_reasons}")
+    print(f"residual-PII gate: passed ({result.residual.cells_scanned} distinct cells re-scanned)")
+    print(f"{'column':<20} {'action':<11} {'changed':>8}  entities found")
+    for name, column in result.report.columns.items():
+        found = ", ".join(f"{k} {v}" for k, v in column.entities_found.items())
+        print(f"{name:<20} {column.action:<11} {column.values_changed:>8}  {found}")
+    return 0
+
+
+def cmd_policy_check(args: argparse.Namespace) -> int:
+    from pipeline.declarations import load_datasets
+    from pipeline.policy_check import check_policies
+
+    problems = check_policies(load_datasets(settings.project_root()), settings.project_root())
+    for source, issues in problems.items():
+        status = "ok" if not issues else "needs attention"
+        print(f"policies/{source}.yaml: {status}")
+        for issue in issues:
+            print(f"  - {issue}")
+    return 0 if not any(problems.values()) else EXIT_BLOCKED
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     from pipeline.sample_data import write_sample
 
@@ -147,6 +188,17 @@ def build_parser() -> argparse.ArgumentParser:
                      help="read this file for source NAME instead of the declared one")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
     run.set_defaults(func=cmd_run)
+    redact = commands.add_parser("redact", help="apply a source's PII policy to a CSV/Parquet "
+                                 "file and write the redacted file")
+    redact.add_argument("--source", required=True, help="whose policy and contract to apply")
+    redact.add_argument("input")
+    redact.add_argument("output", help="a .csv or .parquet path")
+    redact.set_defaults(func=cmd_redact)
+    policy = commands.add_parser("policy", help="PII policies")
+    policy_commands = policy.add_subparsers(dest="policy_command", required=True)
+    check = policy_commands.add_parser("check", help="validate every policy against its "
+                                       "source's columns")
+    check.set_defaults(func=cmd_policy_check)
     generate = commands.add_parser("generate", help="write the synthetic churn sample data")
     generate.add_argument("--customers", type=int, required=True)
     generate.add_argument("--out", default=str(settings.project_root() / "data" / "raw"))

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from pipeline.detection import SUPPORTED_ENTITIES
 from pipeline.errors import DeclarationError
 from pipeline.yaml_loading import read_mapping, validate_file
 
@@ -113,8 +114,28 @@ class PiiPolicy(BaseModel):
     allow_list: list[str] = Field(
         default_factory=list, description="Words never treated as PII (product names...)."
     )
+    deny_lists: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Per entity, words always treated as that entity (internal code names).",
+    )
+    phone_regions: list[str] = Field(
+        default_factory=lambda: ["US", "GB", "DE", "FR", "ES", "PL"],
+        description="Regions whose national phone formats are recognized without a +prefix.",
+    )
     gate_entities: list[str] = Field(default_factory=lambda: list(DEFAULT_GATE_ENTITIES))
     gate_score_threshold: float = Field(default=0.5, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _entities_are_known(self) -> "PiiPolicy":
+        known = SUPPORTED_ENTITIES | {r.entity for r in self.recognizers} | set(self.deny_lists)
+        named = [("gate_entities", e) for e in self.gate_entities]
+        named += [(f"columns.{n}.entities", e) for n, r in self.columns.items()
+                  if isinstance(r, ScanRule) for e in r.entities]
+        for key, entity in named:
+            if entity not in known:
+                raise ValueError(f"{key}: no recognizer finds {entity!r}; known: "
+                                 f"{sorted(known)} (declare a recognizer or deny list for it)")
+        return self
 
     @model_validator(mode="after")
     def _row_values_exist(self) -> "PiiPolicy":

@@ -18,17 +18,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import pandas as pd
-from presidio_analyzer import (
-    AnalyzerEngine,
-    BatchAnalyzerEngine,
-    Pattern,
-    PatternRecognizer,
-    RecognizerResult,
-)
+from presidio_analyzer import AnalyzerEngine, Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpEngineProvider
 from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import OperatorConfig
 
+from pipeline.detection import ColumnScanner, Hit, resolve_hits
 from pipeline.policy import (
     DropRule,
     GeneralizeRule,
@@ -150,16 +145,29 @@ def _generalize(series: pd.Series, rule: GeneralizeRule) -> pd.Series:
 
 
 class Redactor:
-    """Applies one policy; holds the analyzer and the HMAC key for the duration of a run."""
+    """Applies one policy; holds the scanners and the HMAC key for the duration of a run."""
 
-    def __init__(self, policy: PiiPolicy, hmac_key: bytes, analyzer: AnalyzerEngine):
+    def __init__(self, policy: PiiPolicy, hmac_key: bytes,
+                 spacy_model: str = DEFAULT_SPACY_MODEL):
         self.policy = policy
         self.hmac_key = hmac_key
-        self.analyzer = analyzer
-        self.batch = BatchAnalyzerEngine(analyzer_engine=analyzer)
+        self.spacy_model = spacy_model
         self.recognizers = custom_recognizers(policy)
+        self._scanners: dict[tuple[frozenset[str], float], ColumnScanner] = {}
 
-    def redact(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, RedactionReport]:
+    def scanner(self, entities: list[str], threshold: float) -> ColumnScanner:
+        """A column scanner for these entities (plus the policy's own), built once."""
+        wanted = frozenset(entities) | {r.entity for r in self.policy.recognizers}
+        key = (wanted, threshold)
+        if key not in self._scanners:
+            self._scanners[key] = ColumnScanner(
+                wanted, threshold=threshold, custom=self.recognizers,
+                allow_list=self.policy.allow_list, deny_lists=self.policy.deny_lists,
+                phone_regions=self.policy.phone_regions, spacy_model=self.spacy_model,
+                language=self.policy.language)
+        return self._scanners[key]
+
+    def redact(self, frame: pd.DataFrame, progress=None) -> tuple[pd.DataFrame, RedactionReport]:
         """A new, redacted frame (the input is not modified) and a report of counts."""
         self.policy.check_columns(list(frame.columns), f"policies/{self.policy.source}.yaml")
         report = RedactionReport()
@@ -175,7 +183,7 @@ class Redactor:
                 out[name] = series
                 continue
             if isinstance(rule, ScanRule):
-                out[name], found, changed = self._scan(frame, name, rule)
+                out[name], found, changed = self._scan(frame, name, rule, progress)
                 column_report.entities_found = found
                 column_report.values_changed = changed
                 continue
@@ -195,54 +203,50 @@ class Redactor:
             return _generalize(series, rule)
         raise TypeError(f"unhandled rule {rule!r}")
 
-    def analyze_texts(
-        self, texts: list[str], entities: list[str], threshold: float
-    ) -> list[list[RecognizerResult]]:
-        """Presidio over distinct texts, batched through spaCy's ``nlp.pipe``."""
-        wanted = sorted(set(entities) | {r.entity for r in self.policy.recognizers})
-        results = self.batch.analyze_iterator(
-            texts, language=self.policy.language, entities=wanted, score_threshold=threshold,
-            ad_hoc_recognizers=self.recognizers, allow_list=self.policy.allow_list or None,
-            batch_size=256,
-        )
-        return [[r for r in found if _plausible(r, text)]
-                for text, found in zip(texts, results, strict=True)]
+    def scan_texts(self, texts: list[str], entities: list[str], threshold: float,
+                   progress=None) -> list[list[Hit]]:
+        """Entities in distinct texts, found column-wide (see ``pipeline.detection``)."""
+        return self.scanner(entities, threshold).scan(texts, progress)
 
     def _scan(
-        self, frame: pd.DataFrame, name: str, rule: ScanRule
+        self, frame: pd.DataFrame, name: str, rule: ScanRule, progress=None
     ) -> tuple[pd.Series, dict[str, int], int]:
         texts = frame[name]
-        uniques = [t for t in texts.dropna().unique() if str(t).strip()]
-        analyzed = dict(zip(uniques, self.analyze_texts(
-            [str(t) for t in uniques], rule.entities, rule.score_threshold), strict=True))
+        uniques = [str(t) for t in texts.dropna().unique() if str(t).strip()]
+        analyzed = dict(zip(uniques, self.scan_texts(uniques, rule.entities,
+                                                     rule.score_threshold, progress),
+                            strict=True))
         known_names = _name_parts(frame, rule.known_names_from)
         found: Counter[str] = Counter()
         changed = 0
         anonymizer = _anonymizer()
         operators = {"DEFAULT": OperatorConfig("replace")}
-        row_columns = rule.redact_row_values_from
         out = []
-        for position, text in enumerate(texts.tolist()):
-            if text is None or (isinstance(text, float) and pd.isna(text)) or text not in analyzed:
-                out.append(text)
+        for position, value in enumerate(texts.tolist()):
+            text = None if value is None or (isinstance(value, float) and pd.isna(value)) \
+                else str(value)
+            if text is None or text not in analyzed:
+                out.append(value)
                 continue
-            results = list(analyzed[text])
-            results += self._row_value_hits(frame, position, row_columns, str(text))
-            results += _known_name_hits(str(text), known_names)
-            if not results:
-                out.append(text)
+            hits = list(analyzed[text])
+            hits += self._row_value_hits(frame, position, rule.redact_row_values_from, text)
+            hits += _known_name_hits(text, known_names)
+            hits = resolve_hits(hits)
+            if not hits:
+                out.append(value)
                 continue
-            anonymized = anonymizer.anonymize(text=str(text), analyzer_results=results,
-                                              operators=operators)
-            for item in anonymized.items:
-                found[item.entity_type] += 1
+            anonymized = anonymizer.anonymize(
+                text=text, operators=operators,
+                analyzer_results=[RecognizerResult(h.entity, h.start, h.end, h.score)
+                                  for h in hits])
+            found.update(h.entity for h in hits)
             changed += 1
             out.append(anonymized.text)
         return pd.Series(out, index=frame.index, dtype=object), dict(sorted(found.items())), changed
 
     def _row_value_hits(
         self, frame: pd.DataFrame, position: int, columns: list[str], text: str
-    ) -> list[RecognizerResult]:
+    ) -> list[Hit]:
         hits = []
         for column in columns:
             value = frame[column].iat[position]
@@ -251,7 +255,7 @@ class Redactor:
             entity = self.policy.columns[column].entity or "PII"
             for needle in _needles(_as_text(value), entity):
                 for match in re.finditer(re.escape(needle), text, flags=re.IGNORECASE):
-                    hits.append(RecognizerResult(entity, match.start(), match.end(), 1.0))
+                    hits.append(Hit(match.start(), match.end(), entity, 1.0))
         return hits
 
 
@@ -269,20 +273,12 @@ def _name_parts(frame: pd.DataFrame, columns: list[str]) -> frozenset[str]:
     return frozenset(parts)
 
 
-def _known_name_hits(text: str, names: frozenset[str]) -> list[RecognizerResult]:
+def _known_name_hits(text: str, names: frozenset[str]) -> list[Hit]:
     """Capitalized words of ``text`` that are a known name part: one set lookup per word."""
     if not names:
         return []
-    return [RecognizerResult("PERSON", m.start(), m.end(), 1.0)
+    return [Hit(m.start(), m.end(), "PERSON", 1.0)
             for m in _WORD.finditer(text) if m.group(0)[0].isupper() and m.group(0) in names]
-
-
-def _plausible(result: RecognizerResult, text: str) -> bool:
-    """Drop Presidio's known false positives: a PERSON must contain letters, not just digits
-    or mask characters (spaCy tags '****-6196' and '4111 1111' as people)."""
-    if result.entity_type != "PERSON":
-        return True
-    return sum(ch.isalpha() for ch in text[result.start:result.end]) >= 2
 
 
 def _needles(value: str, entity: str) -> Iterable[str]:
@@ -321,7 +317,7 @@ class ResidualReport:
 
 
 def residual_scan(redactor: Redactor, raw: pd.DataFrame, redacted: pd.DataFrame) -> ResidualReport:
-    """Re-scan redacted output: Presidio over every text column, and exact raw-value survival.
+    """Re-scan redacted output: every text column scanned again, and exact raw-value survival.
 
     Hashed columns hold tokens and are only checked for raw values; a column's
     ``allow_entities`` (a city is a LOCATION) are accepted; replacement tags are ignored.
@@ -337,14 +333,14 @@ def residual_scan(redactor: Redactor, raw: pd.DataFrame, redacted: pd.DataFrame)
         report.cells_scanned += len(uniques)
         entities = [e for e in policy.gate_entities if e not in rule.allow_entities]
         found: Counter[str] = Counter()
-        for text, results in zip(uniques, redactor.analyze_texts(
+        for text, hits in zip(uniques, redactor.scan_texts(
                 uniques, entities, policy.gate_score_threshold), strict=True):
-            for result in results:
-                if result.entity_type in rule.allow_entities:
+            for hit in hits:
+                if hit.entity in rule.allow_entities:
                     continue
-                if _TAG.fullmatch(text[result.start:result.end].strip()):
+                if _TAG.fullmatch(text[hit.start:hit.end].strip()):
                     continue
-                found[result.entity_type] += 1
+                found[hit.entity] += 1
         if found:
             report.findings[name] = dict(sorted(found.items()))
     protected = {

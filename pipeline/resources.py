@@ -15,7 +15,7 @@ from pydantic import Field
 
 from pipeline import settings
 from pipeline.policy import PiiPolicy
-from pipeline.redaction import DEFAULT_SPACY_MODEL, Redactor, build_analyzer
+from pipeline.redaction import DEFAULT_SPACY_MODEL, Redactor
 from pipeline.warehouse import ensure_schemas
 
 DEV_HMAC_KEY = "dev-only-insecure-hmac-key-do-not-use-in-production"
@@ -50,8 +50,7 @@ class RedactionResource(dg.ConfigurableResource):
         return self.spacy_model or os.environ.get("GOVERN_SPACY_MODEL", DEFAULT_SPACY_MODEL)
 
     def redactor(self, policy: PiiPolicy) -> Redactor:
-        return Redactor(policy, self.hmac_key.encode("utf-8"),
-                        build_analyzer(self.resolved_spacy_model(), policy.language))
+        return Redactor(policy, self.hmac_key.encode("utf-8"), self.resolved_spacy_model())
 
 
 class MlflowResource(dg.ConfigurableResource):

@@ -7,7 +7,7 @@ import pytest
 
 from pipeline.errors import DeclarationError
 from pipeline.policy import PiiPolicy, load_policy
-from pipeline.redaction import Redactor, build_analyzer, hmac_token, residual_scan
+from pipeline.redaction import DEFAULT_SPACY_MODEL, Redactor, hmac_token, residual_scan
 
 REPO = Path(__file__).resolve().parent.parent
 KEY = b"unit-test-key"
@@ -18,8 +18,9 @@ def policy(**columns) -> PiiPolicy:
 
 
 @pytest.fixture(scope="module")
-def analyzer():
-    return build_analyzer()
+def analyzer() -> str:
+    """The spaCy model the scanners load (once per process)."""
+    return DEFAULT_SPACY_MODEL
 
 
 PEOPLE = pd.DataFrame({
@@ -133,6 +134,7 @@ def test_unclassified_column_is_an_error_naming_it(analyzer):
     ({"a": {"action": "scan"}}, "columns.a.scan.entities"),
     ({"a": {"action": "scan", "entities": ["PERSON"], "redact_row_values_from": ["zz"]}},
      "unknown columns ['zz']"),
+    ({"a": {"action": "scan", "entities": ["PERSN"]}}, "no recognizer finds 'PERSN'"),
 ])
 def test_invalid_policy_fails_at_load_with_file_key_and_reason(tmp_path: Path, columns, message):
     import yaml

@@ -1,0 +1,288 @@
+"""Fast PII detection over a whole column of free text.
+
+Presidio's engines analyze one cell at a time: every recognizer's regex, every validation and a
+full spaCy pipeline run once per cell, and the per-cell Python (the phone recognizer above all)
+costs more than NER itself. Here the same Presidio recognizers (their regexes, checksums and
+context words) run once over the whole column joined into one string, so candidate finding is a
+single regex pass per entity with validation only on hits. NER then runs only where it is
+needed: pattern hits are first replaced by tags, the text is cut into sentences, identical
+sentences are analyzed once, ALL-CAPS words are shown to the model in Title case (the small
+model misses all-caps names), and spaCy runs with its NER components only, batched, on both
+cores for large inputs.
+
+Guards for known Presidio pitfalls: an email is never also split into URL matches (URL is not
+scanned and overlaps resolve to the longer, stronger entity); a PERSON must contain letters;
+SSNs in ranges never issued (000, 666, 900-999) are rejected; phone candidates are validated
+with ``phonenumbers`` only where the column-wide regex found them.
+"""
+
+import bisect
+import functools
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import phonenumbers
+from presidio_analyzer import EntityRecognizer, PatternRecognizer
+from presidio_analyzer.predefined_recognizers import (
+    CreditCardRecognizer,
+    EmailRecognizer,
+    IbanRecognizer,
+    IpRecognizer,
+    UsSsnRecognizer,
+)
+
+# Texts are joined with a separator no recognizer's pattern can cross.
+_SEPARATOR = "\n\x00\n"
+# Presidio's context enhancement: a context word close before a hit raises its score.
+_CONTEXT_BOOST = 0.35
+_CONTEXT_WINDOW = 40
+# Which entity wins when two hits overlap (after length).
+PRIORITY = {"EMAIL_ADDRESS": 9, "IBAN_CODE": 8, "CREDIT_CARD": 7, "US_SSN": 6,
+            "IP_ADDRESS": 5, "PHONE_NUMBER": 4}
+SPACY_TO_ENTITY = {"PERSON": "PERSON", "PER": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION",
+                   "FAC": "LOCATION", "NORP": "NRP"}
+NER_ENTITIES = frozenset(SPACY_TO_ENTITY.values())
+_PATTERN_RECOGNIZERS: dict[str, Callable[[], PatternRecognizer]] = {
+    "EMAIL_ADDRESS": EmailRecognizer,
+    "CREDIT_CARD": CreditCardRecognizer,
+    "IBAN_CODE": IbanRecognizer,
+    "IP_ADDRESS": IpRecognizer,
+    "US_SSN": UsSsnRecognizer,
+}
+SUPPORTED_ENTITIES = frozenset(_PATTERN_RECOGNIZERS) | {"PHONE_NUMBER"} | NER_ENTITIES
+_PHONE_CANDIDATE = re.compile(
+    r"(?<![\w.+-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,5}\)[\s.-]?)?\d[\d\s.-]{5,16}\d(?![\w-])")
+_DATE_SHAPE = re.compile(r"^\d{4}[./-]\d{1,2}[./-]\d{1,2}$|^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$")
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
+_TAG = re.compile(r"<[A-Z][A-Z0-9_]*>")
+_ALL_CAPS_WORD = re.compile(r"\b[^\W\d_]{3,}\b")
+_NER_EXCLUDE = ["parser", "lemmatizer", "attribute_ruler", "tagger", "senter", "morphologizer"]
+
+
+@dataclass(frozen=True)
+class Hit:
+    start: int
+    end: int
+    entity: str
+    score: float
+
+
+def _invalid_ssn(text: str) -> bool:
+    digits = "".join(ch for ch in text if ch.isdigit())
+    return len(digits) != 9 or digits[0] == "9" or digits[:3] in ("000", "666") or \
+        digits[3:5] == "00" or digits[5:] == "0000"
+
+
+def _plausible_person(text: str) -> bool:
+    """spaCy tags '****-6196' or '4111 1111' as people: a name has letters."""
+    return sum(ch.isalpha() for ch in text) >= 2
+
+
+@functools.lru_cache(maxsize=4)
+def load_ner(model: str):
+    """spaCy with only the components NER needs: a third of the full pipeline's time."""
+    import spacy
+
+    return spacy.load(model, exclude=_NER_EXCLUDE)
+
+
+def title_case_shouting(text: str) -> str:
+    """ALL-CAPS words in Title case, same length, so offsets still hold (tags untouched)."""
+    def fix(match: re.Match[str]) -> str:
+        word = match.group(0)
+        return word.title() if word.isupper() else word
+
+    pieces, last = [], 0
+    for tag in _TAG.finditer(text):
+        pieces.append(_ALL_CAPS_WORD.sub(fix, text[last:tag.start()]))
+        pieces.append(tag.group(0))
+        last = tag.end()
+    pieces.append(_ALL_CAPS_WORD.sub(fix, text[last:]))
+    return "".join(pieces)
+
+
+class ColumnScanner:
+    """Finds entities in many texts at once; built once per policy, reused for every column."""
+
+    def __init__(
+        self,
+        entities: Iterable[str],
+        *,
+        threshold: float = 0.4,
+        custom: Sequence[PatternRecognizer] = (),
+        allow_list: Iterable[str] = (),
+        deny_lists: dict[str, list[str]] | None = None,
+        phone_regions: Sequence[str] = ("US", "GB", "DE", "FR", "ES", "PL"),
+        spacy_model: str | None = None,
+        language: str = "en",
+    ):
+        self.entities = frozenset(entities)
+        self.threshold = threshold
+        self.recognizers: list[PatternRecognizer] = [
+            factory() for entity, factory in _PATTERN_RECOGNIZERS.items()
+            if entity in self.entities
+        ]
+        self.recognizers += [r for r in custom
+                             if not self.entities.isdisjoint(r.supported_entities)]
+        self.recognizers += [
+            PatternRecognizer(supported_entity=entity, deny_list=words,
+                              supported_language=language, name=f"deny_{entity.lower()}")
+            for entity, words in (deny_lists or {}).items() if words
+        ]
+        self.allow = {word.lower() for word in allow_list}
+        self.phone_regions = tuple(phone_regions)
+        self.ner_entities = self.entities & NER_ENTITIES
+        if self.ner_entities and not spacy_model:
+            raise ValueError(f"entities {sorted(self.ner_entities)} need a spaCy model")
+        self.spacy_model = spacy_model
+
+    def scan(self, texts: Sequence[str], progress: Callable[[int], None] | None = None
+             ) -> list[list[Hit]]:
+        """Entities in each text (offsets into that text), overlaps resolved."""
+        hits: list[list[Hit]] = [[] for _ in texts]
+        if not texts:
+            return hits
+        joined = _SEPARATOR.join(texts)
+        starts = _starts(texts)
+        for recognizer in self.recognizers:
+            for result in recognizer.analyze(joined, recognizer.supported_entities, None):
+                self._place(hits, joined, starts, texts, result.start, result.end,
+                            result.entity_type, result.score, recognizer)
+        if "PHONE_NUMBER" in self.entities:
+            for match in _PHONE_CANDIDATE.finditer(joined):
+                if self._is_phone(match.group(0)):
+                    self._place(hits, joined, starts, texts, match.start(), match.end(),
+                                "PHONE_NUMBER", 0.75, None)
+        hits = [resolve_hits(h) for h in hits]
+        if self.ner_entities:
+            self._ner(texts, hits, progress)
+            hits = [resolve_hits(h) for h in hits]
+        elif progress:
+            progress(len(texts))
+        return hits
+
+    def _place(self, hits: list[list[Hit]], joined: str, starts: list[int], texts: Sequence[str],
+               start: int, end: int, entity: str, score: float,
+               recognizer: EntityRecognizer | None) -> None:
+        index = bisect.bisect_right(starts, start) - 1
+        local_start, local_end = start - starts[index], end - starts[index]
+        text = texts[index]
+        if local_end > len(text):
+            return  # crossed into the separator: not a real match
+        value = text[local_start:local_end]
+        if value.strip().lower() in self.allow:
+            return
+        if entity == "US_SSN" and _invalid_ssn(value):
+            return
+        if recognizer is not None and recognizer.context:
+            window = text[max(0, local_start - _CONTEXT_WINDOW):local_start].lower()
+            if any(word.lower() in window for word in recognizer.context):
+                score = min(1.0, max(score + _CONTEXT_BOOST, 0.4))
+        if score >= self.threshold:
+            hits[index].append(Hit(local_start, local_end, entity, score))
+
+    def _is_phone(self, candidate: str) -> bool:
+        digits = sum(ch.isdigit() for ch in candidate)
+        if digits < 7 or digits > 15 or _DATE_SHAPE.match(candidate.strip()):
+            return False
+        regions = (None,) if candidate.lstrip().startswith("+") else self.phone_regions
+        for region in regions:
+            try:
+                number = phonenumbers.parse(candidate, region)
+            except phonenumbers.NumberParseException:
+                continue
+            if phonenumbers.is_possible_number(number):
+                return True
+        return False
+
+    def _ner(self, texts: Sequence[str], hits: list[list[Hit]],
+             progress: Callable[[int], None] | None) -> None:
+        """NER on distinct sentences of the texts, with pattern hits already replaced by tags."""
+        occurrences: dict[str, list[tuple[int, list[tuple[int, int, int]], int]]] = \
+            defaultdict(list)
+        for index, text in enumerate(texts):
+            masked, segments = _mask(text, hits[index])
+            position = 0
+            for sentence in _SENTENCE_END.split(masked):
+                offset = masked.index(sentence, position)
+                position = offset + len(sentence)
+                if any(ch.isupper() for ch in sentence):
+                    occurrences[sentence].append((index, segments, offset))
+        sentences = list(occurrences)
+        nlp = load_ner(self.spacy_model)
+        n_process = 2 if len(sentences) > 4000 else 1
+        docs = nlp.pipe((title_case_shouting(s) for s in sentences), batch_size=512,
+                        n_process=n_process)
+        for done, (sentence, doc) in enumerate(zip(sentences, docs, strict=True), start=1):
+            for ent in doc.ents:
+                entity = SPACY_TO_ENTITY.get(ent.label_)
+                if entity not in self.ner_entities:
+                    continue
+                span = sentence[ent.start_char:ent.end_char]
+                if _TAG.search(span) or (entity == "PERSON" and not _plausible_person(span)):
+                    continue
+                if span.strip().lower() in self.allow:
+                    continue
+                for index, segments, offset in occurrences[sentence]:
+                    start = _unmask(segments, offset + ent.start_char)
+                    end = _unmask(segments, offset + ent.end_char - 1) + 1
+                    hits[index].append(Hit(start, end, entity, 0.85))
+            if progress and done % 1000 == 0:
+                progress(1000)
+        if progress:
+            progress(len(sentences) % 1000)
+
+
+def _starts(texts: Sequence[str]) -> list[int]:
+    starts, position = [], 0
+    for text in texts:
+        starts.append(position)
+        position += len(text) + len(_SEPARATOR)
+    return starts
+
+
+def resolve_hits(hits: list[Hit]) -> list[Hit]:
+    """Non-overlapping hits: the longer wins, then the stronger entity, then the higher score."""
+    ordered = sorted(hits, key=lambda h: (-(h.end - h.start), -PRIORITY.get(h.entity, 0),
+                                          -h.score, h.start))
+    kept: list[Hit] = []
+    for hit in ordered:
+        if all(hit.end <= k.start or hit.start >= k.end for k in kept):
+            kept.append(hit)
+    return sorted(kept, key=lambda h: h.start)
+
+
+def _mask(text: str, hits: list[Hit]) -> tuple[str, list[tuple[int, int, int]]]:
+    """``text`` with hits replaced by tags, and (masked_start, original_start, length) pieces."""
+    pieces, segments, last, masked_length = [], [], 0, 0
+    for hit in hits:
+        plain = text[last:hit.start]
+        segments.append((masked_length, last, len(plain)))
+        tag = f"<{hit.entity}>"
+        pieces += [plain, tag]
+        masked_length += len(plain) + len(tag)
+        last = hit.end
+    segments.append((masked_length, last, len(text) - last))
+    pieces.append(text[last:])
+    return "".join(pieces), segments
+
+
+def _unmask(segments: list[tuple[int, int, int]], masked_position: int) -> int:
+    """Original offset of a masked-text position that lies outside every tag."""
+    index = bisect.bisect_right([s[0] for s in segments], masked_position) - 1
+    masked_start, original_start, _ = segments[max(index, 0)]
+    return original_start + (masked_position - masked_start)
+
+
+def replace_hits(text: str, hits: Sequence[Hit]) -> str:
+    """Presidio's ``replace`` operator: each hit becomes its ``<ENTITY>`` tag."""
+    pieces, last = [], 0
+    for hit in sorted(hits, key=lambda h: h.start):
+        if hit.start < last:
+            continue
+        pieces += [text[last:hit.start], f"<{hit.entity}>"]
+        last = hit.end
+    pieces.append(text[last:])
+    return "".join(pieces)
