@@ -57,7 +57,38 @@ _PHONE_CANDIDATE = re.compile(
 _DATE_SHAPE = re.compile(r"^\d{4}[./-]\d{1,2}[./-]\d{1,2}$|^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$")
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
 _TAG = re.compile(r"<[A-Z][A-Z0-9_]*>")
-_ALL_CAPS_WORD = re.compile(r"\b[^\W\d_]{3,}\b")
+# Two or three ALL-CAPS words in a row: a shouted name ("JOHN SMITH"), not an acronym ("IBAN").
+_SHOUTED_NAME = re.compile(r"\b[^\W\d_a-z]{2,}(?:[ '-][^\W\d_a-z]{2,}){1,2}\b")
+# The small model often labels names ORG or GPE. Such a span is taken for a person when it is
+# shaped like a name and a person cue stands right before or after it.
+_NAME_SHAPED = re.compile(r"^(?:[^\W\d_][^\W\d_'-]*)(?:[ '-][^\W\d_][^\W\d_'-]*){0,2}$")
+_CUE_BEFORE = re.compile(
+    r"(?:\b(?:with|to|for|from|by|per|cc|customer|client|agent|colleague|mr|ms|mrs|miss|dr|"
+    r"dear|hi|hello|thanks|caller|spoke|told|asked|emailed|called|named|verified|holder is|"
+    r"escalated to)\.?,?\s+)$",
+    re.IGNORECASE)
+_CUE_AFTER = re.compile(
+    r"^\s*(?:'s\b|requested|asked|called|phoned|rang|said|says|confirmed|wants|wanted|"
+    r"reported|complained|mentioned|emailed|wrote|replied|agreed|explained|insisted|disputes|"
+    r"disputed|moved|requested|wants|called|confirmed|says|"
+    r"will|would|has|had|is|was|cannot|can't|could|needs|prefers|added)\b", re.IGNORECASE)
+_REINTERPRETED = frozenset({"ORG", "GPE", "LOC", "NORP", "FAC", "PRODUCT", "WORK_OF_ART"})
+# Role nouns that open support notes ("Customer asked", "Courier called"): never a name.
+_NOT_NAMES = frozenset({
+    "customer", "client", "courier", "caller", "agent", "user", "account", "team", "support",
+    "manager", "driver", "bank", "order", "card", "admin", "system", "store", "shop", "company",
+    "refund", "delivery", "supervisor", "merchant", "seller", "buyer", "tech", "engineer"})
+# A title before a capitalized word is a name, whatever NER says ("Mrs. Girard").
+_HONORIFIC_NAME = re.compile(
+    r"(?-i:\b(?:Mr|Ms|Mrs|Miss|Mx|Dr|Prof)\.?\s+)((?-i:[A-Z][^\W\d_'-]*)(?:[ '-](?-i:[A-Z]"
+    r"[^\W\d_'-]*)){0,2})")
+_WORD_TOKEN = re.compile(r"[^\W\d_][^\W\d_'-]*")
+# Words that introduce a person but are not part of the name ("Per Hao", "Customer Kenji").
+_CUE_WORDS = frozenset({
+    "per", "with", "to", "for", "from", "by", "cc", "customer", "client", "verified", "spoke",
+    "called", "caller", "mr", "ms", "mrs", "miss", "dr", "dear", "hi", "hello", "thanks", "is",
+    "agent", "colleague", "holder", "named", "told", "asked", "emailed", "escalated"})
+_SSN_SHAPE = re.compile(r"^\d{3}([- ])\d{2}\1\d{4}$")
 _NER_EXCLUDE = ["parser", "lemmatizer", "attribute_ruler", "tagger", "senter", "morphologizer"]
 
 
@@ -89,18 +120,62 @@ def load_ner(model: str):
 
 
 def title_case_shouting(text: str) -> str:
-    """ALL-CAPS words in Title case, same length, so offsets still hold (tags untouched)."""
+    """Shouted names in Title case, same length, so offsets still hold (tags untouched)."""
     def fix(match: re.Match[str]) -> str:
-        word = match.group(0)
-        return word.title() if word.isupper() else word
+        return match.group(0).title()
 
     pieces, last = [], 0
     for tag in _TAG.finditer(text):
-        pieces.append(_ALL_CAPS_WORD.sub(fix, text[last:tag.start()]))
+        pieces.append(_SHOUTED_NAME.sub(fix, text[last:tag.start()]))
         pieces.append(tag.group(0))
         last = tag.end()
-    pieces.append(_ALL_CAPS_WORD.sub(fix, text[last:]))
+    pieces.append(_SHOUTED_NAME.sub(fix, text[last:]))
     return "".join(pieces)
+
+
+def cued_names(sentence: str) -> list[tuple[int, int]]:
+    """Runs of one to three capitalized words with a person cue right before or after them.
+
+    NER alone misses many names the small model has not seen ("Spoke with Thảo Lê about");
+    support notes introduce people in a few set ways, and those cues are read here.
+    """
+    found: list[tuple[int, int]] = []
+    run: list[re.Match[str]] = []
+
+    def close() -> None:
+        if run and len(run) <= 3:
+            start, end = run[0].start(), run[-1].end()
+            acronym = any(w.group(0).isupper() and len(w.group(0)) <= 4 for w in run) and \
+                not all(w.group(0).isupper() for w in run)
+            if not acronym and (_CUE_BEFORE.search(sentence[max(0, start - 24):start])
+                    or _CUE_AFTER.match(sentence[end:end + 24])) and not (
+                    len(run) == 1 and run[0].group(0).isupper()):
+                found.append((start, end))
+        run.clear()
+
+    for word in _WORD_TOKEN.finditer(sentence):
+        text = word.group(0)
+        joined = run and sentence[run[-1].end():word.start()] in (" ", "-")
+        if not text[0].isupper() or text.lower() in _CUE_WORDS or text.lower() in _NOT_NAMES:
+            close()
+            continue
+        if run and not joined:
+            close()
+        run.append(word)
+    close()
+    return found
+
+
+def ner_entity(label: str, sentence: str, start: int, end: int) -> str | None:
+    """The Presidio entity for a spaCy span, reading a cued, name-shaped ORG/GPE as PERSON."""
+    span = sentence[start:end]
+    if label in _REINTERPRETED and _NAME_SHAPED.match(span) and span[0].isupper() and \
+            not (span.isupper() and " " not in span) and span.lower() not in _NOT_NAMES and \
+            span.lower() not in _CUE_WORDS and (
+            _CUE_BEFORE.search(sentence[max(0, start - 24):start])
+            or _CUE_AFTER.match(sentence[end:end + 24])):
+        return "PERSON"
+    return SPACY_TO_ENTITY.get(label)
 
 
 class ColumnScanner:
@@ -155,6 +230,10 @@ class ColumnScanner:
                 if self._is_phone(match.group(0)):
                     self._place(hits, joined, starts, texts, match.start(), match.end(),
                                 "PHONE_NUMBER", 0.75, None)
+        if "PERSON" in self.entities:
+            for match in _HONORIFIC_NAME.finditer(joined):
+                self._place(hits, joined, starts, texts, match.start(1), match.end(1),
+                            "PERSON", 0.85, None)
         hits = [resolve_hits(h) for h in hits]
         if self.ner_entities:
             self._ner(texts, hits, progress)
@@ -185,7 +264,8 @@ class ColumnScanner:
 
     def _is_phone(self, candidate: str) -> bool:
         digits = sum(ch.isdigit() for ch in candidate)
-        if digits < 7 or digits > 15 or _DATE_SHAPE.match(candidate.strip()):
+        stripped = candidate.strip()
+        if digits < 7 or digits > 15 or _DATE_SHAPE.match(stripped) or _SSN_SHAPE.match(stripped):
             return False
         regions = (None,) if candidate.lstrip().startswith("+") else self.phone_regions
         for region in regions:
@@ -217,7 +297,7 @@ class ColumnScanner:
                         n_process=n_process)
         for done, (sentence, doc) in enumerate(zip(sentences, docs, strict=True), start=1):
             for ent in doc.ents:
-                entity = SPACY_TO_ENTITY.get(ent.label_)
+                entity = ner_entity(ent.label_, sentence, ent.start_char, ent.end_char)
                 if entity not in self.ner_entities:
                     continue
                 span = sentence[ent.start_char:ent.end_char]
@@ -229,6 +309,12 @@ class ColumnScanner:
                     start = _unmask(segments, offset + ent.start_char)
                     end = _unmask(segments, offset + ent.end_char - 1) + 1
                     hits[index].append(Hit(start, end, entity, 0.85))
+            if "PERSON" in self.ner_entities:
+                for start, end in cued_names(title_case_shouting(sentence)):
+                    for index, segments, offset in occurrences[sentence]:
+                        hits[index].append(Hit(_unmask(segments, offset + start),
+                                               _unmask(segments, offset + end - 1) + 1,
+                                               "PERSON", 0.6))
             if progress and done % 1000 == 0:
                 progress(1000)
         if progress:
