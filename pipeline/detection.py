@@ -18,6 +18,7 @@ with ``phonenumbers`` only where the column-wide regex found them.
 
 import bisect
 import functools
+import multiprocessing
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -291,23 +292,20 @@ class ColumnScanner:
                 if any(ch.isupper() for ch in sentence):
                     occurrences[sentence].append((index, segments, offset))
         sentences = list(occurrences)
-        nlp = load_ner(self.spacy_model)
-        n_process = 2 if len(sentences) > 4000 else 1
-        docs = nlp.pipe((title_case_shouting(s) for s in sentences), batch_size=512,
-                        n_process=n_process)
-        for done, (sentence, doc) in enumerate(zip(sentences, docs, strict=True), start=1):
-            for ent in doc.ents:
-                entity = ner_entity(ent.label_, sentence, ent.start_char, ent.end_char)
+        entities = named_entities(self.spacy_model, [title_case_shouting(s) for s in sentences])
+        for done, (sentence, ents) in enumerate(zip(sentences, entities, strict=True), start=1):
+            for ent_start, ent_end, label in ents:
+                entity = ner_entity(label, sentence, ent_start, ent_end)
                 if entity not in self.ner_entities:
                     continue
-                span = sentence[ent.start_char:ent.end_char]
+                span = sentence[ent_start:ent_end]
                 if _TAG.search(span) or (entity == "PERSON" and not _plausible_person(span)):
                     continue
                 if span.strip().lower() in self.allow:
                     continue
                 for index, segments, offset in occurrences[sentence]:
-                    start = _unmask(segments, offset + ent.start_char)
-                    end = _unmask(segments, offset + ent.end_char - 1) + 1
+                    start = _unmask(segments, offset + ent_start)
+                    end = _unmask(segments, offset + ent_end - 1) + 1
                     hits[index].append(Hit(start, end, entity, 0.85))
             if "PERSON" in self.ner_entities:
                 for start, end in cued_names(title_case_shouting(sentence)):
@@ -319,6 +317,34 @@ class ColumnScanner:
                 progress(1000)
         if progress:
             progress(len(sentences) % 1000)
+
+
+# Below this many sentences a second process costs more than it saves.
+_PARALLEL_FROM = 2000
+
+
+def _entities_of(model: str, sentences: list[str]) -> list[list[tuple[int, int, str]]]:
+    """(start, end, label) of every entity: plain tuples, cheap to send between processes."""
+    nlp = load_ner(model)
+    return [[(e.start_char, e.end_char, e.label_) for e in doc.ents]
+            for doc in nlp.pipe(sentences, batch_size=256)]
+
+
+def named_entities(model: str, sentences: list[str]) -> list[list[tuple[int, int, str]]]:
+    """spaCy NER over ``sentences``, split over both cores when there are many.
+
+    spaCy's own ``n_process`` ships whole Docs back and the parent spends longer decoding them
+    than the children spent on NER; a forked worker that returns tuples halves the time. The
+    model is loaded before the fork, so the worker shares it instead of loading it again.
+    """
+    load_ner(model)
+    if len(sentences) < _PARALLEL_FROM or multiprocessing.cpu_count() < 2:
+        return _entities_of(model, sentences)
+    half = len(sentences) // 2
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        second = pool.apply_async(_entities_of, (model, sentences[half:]))
+        first = _entities_of(model, sentences[:half])
+        return first + second.get()
 
 
 def _starts(texts: Sequence[str]) -> list[int]:

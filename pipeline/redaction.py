@@ -253,9 +253,12 @@ class Redactor:
             if value is None or (isinstance(value, float) and pd.isna(value)):
                 continue
             entity = self.policy.columns[column].entity or "PII"
-            for needle in _needles(_as_text(value), entity):
-                for match in re.finditer(re.escape(needle), text, flags=re.IGNORECASE):
-                    hits.append(Hit(match.start(), match.end(), entity, 1.0))
+            lowered = text.lower()
+            for needle in _needles(_as_text(value).lower(), entity):
+                start = lowered.find(needle)
+                while start != -1:
+                    hits.append(Hit(start, start + len(needle), entity, 1.0))
+                    start = lowered.find(needle, start + 1)
         return hits
 
 
