@@ -134,6 +134,11 @@ def title_case_shouting(text: str) -> str:
     return "".join(pieces)
 
 
+def _in_tag(sentence: str, start: int, end: int) -> bool:
+    """Whether [start, end) touches a replacement tag such as <PHONE_NUMBER>."""
+    return any(start < tag.end() and end > tag.start() for tag in _TAG.finditer(sentence))
+
+
 def cued_names(sentence: str) -> list[tuple[int, int]]:
     """Runs of one to three capitalized words with a person cue right before or after them.
 
@@ -156,6 +161,9 @@ def cued_names(sentence: str) -> list[tuple[int, int]]:
 
     for word in _WORD_TOKEN.finditer(sentence):
         text = word.group(0)
+        if _in_tag(sentence, word.start(), word.end()):
+            close()
+            continue
         joined = run and sentence[run[-1].end():word.start()] in (" ", "-")
         if not text[0].isupper() or text.lower() in _CUE_WORDS or text.lower() in _NOT_NAMES:
             close()
@@ -299,7 +307,8 @@ class ColumnScanner:
                 if entity not in self.ner_entities:
                     continue
                 span = sentence[ent_start:ent_end]
-                if _TAG.search(span) or (entity == "PERSON" and not _plausible_person(span)):
+                if _in_tag(sentence, ent_start, ent_end) or (
+                        entity == "PERSON" and not _plausible_person(span)):
                     continue
                 if span.strip().lower() in self.allow:
                     continue

@@ -46,3 +46,40 @@ def test_blocked_run_exits_non_zero_naming_gate_asset_and_reason(project, tmp_pa
     assert "BLOCKED" in out and "column_values_to_be_between__amount" in out, out
     assert "gate 'column_values_to_be_between__amount' on asset 'redacted_transactions'" in out
     assert "churn_model" in out and "not run" in out, out
+
+
+def test_redact_writes_a_shareable_file_and_reports_per_column(project, tmp_path, capsys):
+    # given the sample customers file
+    source = project / "data/raw/customers.csv"
+    output = tmp_path / "shared" / "customers.parquet"
+    # when it is redacted with the customers policy
+    assert main(["redact", "--source", "customers", str(source), str(output)]) == 0
+    printed = capsys.readouterr().out
+    # then the file holds no column the policy drops, no email anywhere, and a summary printed
+    import pandas as pd
+
+    shared = pd.read_parquet(output)
+    assert "full_name" not in shared.columns and "email" not in shared.columns
+    assert not shared["support_notes"].dropna().str.contains("@").any(), "an email survived"
+    assert "residual-PII gate: passed" in printed and "support_notes" in printed, printed
+    assert "unreadable lines left out" in printed, printed
+
+
+def test_redact_refuses_to_overwrite_its_input(project, capsys):
+    source = project / "data/raw/customers.csv"
+    assert main(["redact", "--source", "customers", str(source), str(source)]) == 2
+    assert "must not overwrite the input" in capsys.readouterr().err
+
+
+def test_policy_check_passes_the_template_and_names_an_unclassified_column(
+        project, edit_file, capsys):
+    assert main(["policy", "check"]) == 0, capsys.readouterr().out
+    capsys.readouterr()
+    # given a new column declared for transactions that its policy does not classify
+    edit_file(project / "datasets/churn.yaml", "      channel: VARCHAR\n",
+              "      channel: VARCHAR\n      coupon_code: VARCHAR\n")
+    # when the policies are checked, then the column is named and the check fails
+    assert main(["policy", "check"]) == 1
+    out = capsys.readouterr().out
+    assert "policies/transactions.yaml: needs attention" in out, out
+    assert "['coupon_code'] are in the data but not in the policy" in out, out
