@@ -30,7 +30,7 @@ run: $(STAMP) ## run the whole pipeline on the sample data (prints the registere
 	$(VENV)/bin/govern run
 
 test: $(STAMP) ## lint, then the test suite (real Dagster, Presidio, GX, DuckDB, MLflow runs)
-	$(PY) -m ruff check pipeline assets tests
+	$(PY) -m ruff check pipeline assets tests bench
 	$(PY) -m pytest
 
 ui: $(STAMP) ## serve the Dagster UI on http://127.0.0.1:3000
@@ -41,7 +41,7 @@ mlflow: $(STAMP) ## serve the MLflow UI for the local store on http://127.0.0.1:
 		--backend-store-uri sqlite:///$(CURDIR)/.govern/mlflow.db
 
 lint: $(STAMP) ## ruff over the code
-	$(PY) -m ruff check pipeline assets tests
+	$(PY) -m ruff check pipeline assets tests bench
 
 lock: ## refresh requirements.lock from pyproject.toml (versions and hashes, no hosts)
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \

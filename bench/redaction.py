@@ -139,7 +139,8 @@ def main() -> None:
     texts = [item.text for item in corpus]
     detectors = {
         "naive per-cell Presidio": lambda: [
-            [(r.start, r.end, r.entity_type) for r in baseline.analyzer.analyze(t, **baseline.kwargs)]
+            [(r.start, r.end, r.entity_type)
+             for r in baseline.analyzer.analyze(t, **baseline.kwargs)]
             for t in texts],
         "Presidio BatchAnalyzerEngine": lambda: baseline.detect(texts),
         "ours (Redactor, whole policy)": lambda: [
