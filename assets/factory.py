@@ -4,19 +4,21 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.features import build_features_asset
+from assets.features import build_features_asset, render_feature_sql
 from assets.ingest import build_ingest_asset
 from assets.redact import build_redact_asset
 from assets.train import build_train_asset
 from pipeline.contracts import load_suite
 from pipeline.declarations import DatasetSpec
 from pipeline.policy import file_hash, load_policy
+from pipeline.schema import check_model_columns, feature_schema, redacted_schema
 
 
 def build_dataset_definitions(dataset: DatasetSpec, root: Path) -> dg.Definitions:
     """Assets for every source (ingest, redact), the feature table and the model."""
     assets: list[dg.AssetsDefinition] = []
     hashes: dict[str, str] = {}
+    schemas: dict[str, dict[str, str]] = {}
     for source, source_spec in dataset.sources.items():
         policy_path = root / "policies" / f"{source}.yaml"
         suite_path = root / "expectations" / f"{source}.json"
@@ -24,16 +26,24 @@ def build_dataset_definitions(dataset: DatasetSpec, root: Path) -> dg.Definition
         policy.check_columns(list(source_spec.columns), str(policy_path))
         suite = load_suite(suite_path)
         suite.check_columns(policy.output_columns(), f"redacted_{source}")
+        schemas[source] = redacted_schema(policy, source_spec)
         hashes[f"govern.policy.{source}.sha256"] = file_hash(policy_path)
         hashes[f"govern.contract.{source}.sha256"] = suite.content_hash
         assets.append(build_ingest_asset(dataset, source, root))
         assets.append(build_redact_asset(dataset, source, policy, policy_path, suite))
     features_suite = load_suite(root / "expectations" / f"{dataset.features.name}.json")
+    columns = feature_schema(dataset, render_feature_sql(dataset), schemas)
+    features_suite.check_columns(list(columns), dataset.features.name)
+    check_model_columns(dataset, columns)
     hashes[f"govern.contract.{dataset.features.name}.sha256"] = features_suite.content_hash
     assets.append(build_features_asset(dataset, features_suite))
     assets.append(build_train_asset(dataset, root, hashes))
+    # Dagster compares each table's column schema with its previous materialization.
+    schema_checks = dg.build_column_schema_change_checks(
+        assets=[a for a in assets if a.key.to_user_string() != dataset.model.name],
+        severity=dg.AssetCheckSeverity.WARN)
     job = dg.define_asset_job(
         f"{dataset.name}_job", selection=dg.AssetSelection.groups(dataset.name),
         description=f"Every asset of dataset '{dataset.name}', from raw files to the model.",
     )
-    return dg.Definitions(assets=assets, jobs=[job])
+    return dg.Definitions(assets=assets, asset_checks=schema_checks, jobs=[job])

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -9,8 +10,9 @@ import dagster as dg
 from assets.validate import audited, gate_result
 from pipeline.declarations import DatasetSpec, SourceSpec
 from pipeline.errors import IngestError
-from pipeline.ingest import IngestReport, ingest_to_table, summarize_reasons
+from pipeline.ingest import IngestReport, ingest_to_table, reject_advice, summarize_reasons
 from pipeline.resources import Warehouse
+from pipeline.sql import quote_ident
 from pipeline.warehouse import publish, staging_name
 
 INGEST_CODE_VERSION = "1"
@@ -25,14 +27,59 @@ def ingest_gate(report: IngestReport, spec: SourceSpec) -> tuple[bool, str]:
     if not report.invariant_holds:
         return False, (f"rows_in {report.rows_in} != rows_loaded {report.rows_loaded} + "
                        f"rows_rejected {report.rows_rejected}")
+    if report.rows_in == 0:
+        return False, "the file has a header but no rows"
     if report.rows_loaded == 0:
-        return False, "no row could be loaded (header only, or every row rejected)"
+        return False, f"no row could be loaded: {reject_advice(report)}"
     if report.reject_fraction > spec.max_reject_fraction:
         return False, (f"{report.rows_rejected} of {report.rows_in} rows rejected "
                        f"({report.reject_fraction:.1%}), above the contract's limit of "
-                       f"{spec.max_reject_fraction:.1%}; see quarantine table")
+                       f"{spec.max_reject_fraction:.1%}; {reject_advice(report)}")
     return True, (f"{report.rows_loaded} of {report.rows_in} rows loaded, "
                   f"{report.rows_rejected} quarantined ({report.reject_fraction:.1%})")
+
+
+def sla_results(conn, table: str, path: Path, report: IngestReport,
+                spec: SourceSpec) -> list[dg.AssetCheckResult]:
+    """Freshness and completeness of the staged table against the source's SLA."""
+    sla, results = spec.sla, []
+    if sla.max_age_hours is not None:
+        age = (time.time() - path.stat().st_mtime) / 3600
+        fresh = age <= sla.max_age_hours
+        results.append(dg.AssetCheckResult(
+            check_name="freshness", passed=fresh,
+            severity=dg.AssetCheckSeverity.ERROR if sla.freshness_blocks
+            else dg.AssetCheckSeverity.WARN,
+            metadata={"summary": f"source file is {age:.1f} h old (limit "
+                                 f"{sla.max_age_hours:g} h)", "age_hours": round(age, 2)}))
+    if sla.min_rows is not None or sla.max_null_fraction:
+        problems, fractions = [], {}
+        if sla.min_rows is not None and report.rows_loaded < sla.min_rows:
+            problems.append(f"{report.rows_loaded} rows loaded, fewer than {sla.min_rows}")
+        for column, limit in sla.max_null_fraction.items():
+            nulls = conn.execute(f"SELECT avg(CASE WHEN {quote_ident(column)} IS NULL THEN 1.0 "
+                                 f"ELSE 0.0 END) FROM {table}").fetchone()[0] or 0.0
+            fractions[column] = round(float(nulls), 4)
+            if nulls > limit:
+                problems.append(f"column '{column}' is {nulls:.1%} NULL, above {limit:.1%}")
+        results.append(gate_result(
+            "completeness", not problems, "; ".join(problems) or
+            f"{report.rows_loaded} rows; null fractions within limits",
+            {"null_fractions": dg.MetadataValue.json(fractions)}))
+    return results
+
+
+def sla_check_specs(key: str, spec: SourceSpec) -> list[dg.AssetCheckSpec]:
+    specs = []
+    if spec.sla.max_age_hours is not None:
+        specs.append(dg.AssetCheckSpec(
+            "freshness", asset=key, blocking=spec.sla.freshness_blocks,
+            description=f"The source file was modified within {spec.sla.max_age_hours:g} h."))
+    if spec.sla.min_rows is not None or spec.sla.max_null_fraction:
+        specs.append(dg.AssetCheckSpec(
+            "completeness", asset=key, blocking=True,
+            description="At least the SLA's rows, and no column above its NULL limit."))
+    return specs
 
 
 def _table_schema(schema: list[tuple[str, str]]) -> dg.TableSchema:
@@ -46,7 +93,7 @@ def build_ingest_asset(dataset: DatasetSpec, source: str, root: Path) -> dg.Asse
         "ingest_contract", asset=key, blocking=True,
         description="rows_in == rows_loaded + rows_rejected, and rejects within the contract's "
                     f"limit ({spec.max_reject_fraction:.0%}).",
-    )]
+    ), *sla_check_specs(key, spec)]
     code_version = hashlib.sha256(
         (INGEST_CODE_VERSION + spec.model_dump_json()).encode()).hexdigest()[:16]
 
@@ -72,7 +119,8 @@ def build_ingest_asset(dataset: DatasetSpec, source: str, root: Path) -> dg.Asse
                 "reject_reasons": dg.MetadataValue.json(summarize_reasons(report.reject_reasons)),
             }
             yield from audited(key, check_specs, [
-                gate_result("ingest_contract", passed, summary, evidence)])
+                gate_result("ingest_contract", passed, summary, evidence),
+                *sla_results(conn, staging_name("raw", source), path, report, spec)])
             publish(conn, "raw", source)
             publish(conn, "quarantine", source)
         context.log.info(f"{key}: {summary}")

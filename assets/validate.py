@@ -70,9 +70,13 @@ def blocked_failure(asset_key: str, specs: Iterable[dg.AssetCheckSpec],
     failed = [r for r in results if not r.passed and r.check_name in blocking]
     if not failed:
         return None
-    reasons = [f"gate '{r.check_name}' on asset '{asset_key}' blocked: "
-               f"{r.metadata['summary'].value if 'summary' in r.metadata else 'failed'}"
-               for r in failed]
+    reasons = []
+    for result in failed:
+        where = (f" (clause of expectations/{result.metadata['contract'].value})"
+                 if "contract" in result.metadata else "")
+        summary = result.metadata["summary"].value if "summary" in result.metadata else "failed"
+        reasons.append(f"gate '{result.check_name}'{where} on asset '{asset_key}' blocked: "
+                       f"{summary}")
     return dg.Failure(
         description="; ".join(reasons) + ". The output was not published; nothing downstream "
                     "ran.",

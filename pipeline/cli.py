@@ -3,6 +3,7 @@
     govern run [--dataset NAME] [--source NAME=PATH] [--json]
     govern redact --source NAME INPUT OUTPUT
     govern policy check
+    govern contract init --source NAME [--force]
     govern generate --customers N [--out DIR] [--seed N]
     govern ui [--port N]
 """
@@ -102,7 +103,10 @@ def _format_summary(summary) -> str:
             verdict = "passed"
         else:
             verdict = "passed" if gate.passed else ("BLOCKED" if gate.blocking else "WARNING")
-        text = f"  {gate.asset + ' / ' + gate.check:<70} {verdict}"
+        name = f"{gate.asset} / {gate.check}"
+        text = f"  {name:<70} {verdict}"
+        if not gate.passed and gate.contract:
+            text += f"  ({gate.contract})"
         if not gate.passed:
             text += f"\n      {gate.summary}"
         lines.append(text)
@@ -155,6 +159,37 @@ def cmd_policy_check(args: argparse.Namespace) -> int:
     return 0 if not any(problems.values()) else EXIT_BLOCKED
 
 
+def cmd_contract_init(args: argparse.Namespace) -> int:
+    _quiet_libraries()
+    _warn_about_key()
+    from pipeline.contracts import load_suite, validate
+    from pipeline.declarations import load_datasets
+    from pipeline.policy import load_policy
+    from pipeline.profiling import propose_suite
+    from pipeline.redact_file import find_source, load_and_redact
+    from pipeline.resources import RedactionResource
+
+    root = settings.project_root()
+    datasets = load_datasets(root)
+    spec = find_source(datasets, args.source).sources[args.source]
+    target = root / "expectations" / f"{args.source}.json"
+    if target.exists() and not args.force:
+        raise GovernError(f"{target} exists; review it, or pass --force to replace it")
+    model = RedactionResource(hmac_key="unused").resolved_spacy_model()
+    result, redacted = load_and_redact(datasets, root, args.source, root / spec.path,
+                                       os.environ["GOVERN_HMAC_KEY"].encode(), model)
+    suite = propose_suite(args.source, redacted, load_policy(
+        root / "policies" / f"{args.source}.yaml"), spec.key)
+    target.write_text(json.dumps(suite, indent=2) + "\n", encoding="utf-8")
+    failed = [r.clause.check_name for r in validate(load_suite(target), redacted)
+              if not r.success]
+    print(f"{target.relative_to(root)}: {len(suite['expectations'])} expectations proposed "
+          f"from {result.rows_written} redacted rows; review them before relying on them")
+    if failed:
+        print(f"warning: the profiled data fails {failed}", file=sys.stderr)
+    return 0
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     from pipeline.sample_data import write_sample
 
@@ -199,6 +234,13 @@ def build_parser() -> argparse.ArgumentParser:
     check = policy_commands.add_parser("check", help="validate every policy against its "
                                        "source's columns")
     check.set_defaults(func=cmd_policy_check)
+    contract = commands.add_parser("contract", help="data contracts (GX suites)")
+    contract_commands = contract.add_subparsers(dest="contract_command", required=True)
+    init = contract_commands.add_parser("init", help="profile a source after redaction and "
+                                        "write a starter suite")
+    init.add_argument("--source", required=True)
+    init.add_argument("--force", action="store_true", help="replace an existing suite")
+    init.set_defaults(func=cmd_contract_init)
     generate = commands.add_parser("generate", help="write the synthetic churn sample data")
     generate.add_argument("--customers", type=int, required=True)
     generate.add_argument("--out", default=str(settings.project_root() / "data" / "raw"))

@@ -22,6 +22,17 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class SourceSla(StrictModel):
+    """Freshness and completeness the source promises; each becomes an asset check."""
+
+    max_age_hours: float | None = Field(
+        default=None, gt=0, description="The file must have been modified this recently.")
+    freshness_blocks: bool = Field(default=False, description="A stale file blocks (else warns).")
+    min_rows: int | None = Field(default=None, ge=0, description="Rows loaded, at least.")
+    max_null_fraction: dict[str, float] = Field(
+        default_factory=dict, description="Per column, the largest share of NULLs allowed.")
+
+
 class SourceSpec(StrictModel):
     """One raw file and its ingest contract (expected columns and types)."""
 
@@ -32,6 +43,7 @@ class SourceSpec(StrictModel):
     key: str | None = Field(default=None, description="Column that identifies a row.")
     date_formats: list[str] = Field(default_factory=lambda: list(DEFAULT_DATE_FORMATS))
     max_reject_fraction: float = Field(default=0.05, ge=0, le=1)
+    sla: SourceSla = Field(default_factory=SourceSla)
 
     @property
     def file_format(self) -> str:
@@ -44,6 +56,9 @@ class SourceSpec(StrictModel):
         for column in self.columns:
             if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", column):
                 raise ValueError(f"column name {column!r} must be a plain identifier")
+        unknown = [c for c in self.sla.max_null_fraction if c not in self.columns]
+        if unknown:
+            raise ValueError(f"sla.max_null_fraction names undeclared columns {unknown}")
         return self
 
 

@@ -156,8 +156,9 @@ def _read_as_text(conn: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path)
     rejected = [r[0] for r in conn.execute("SELECT line FROM _quarantine ORDER BY 1").fetchall()]
     accepted = _count(conn, "_text_raw")
     conn.execute("CREATE OR REPLACE TEMP TABLE _line_map (_ord BIGINT, _line BIGINT)")
-    conn.executemany("INSERT INTO _line_map VALUES (?, ?)",
-                     list(enumerate(_accepted_lines(accepted, rejected), start=1)))
+    if accepted:
+        conn.executemany("INSERT INTO _line_map VALUES (?, ?)",
+                         list(enumerate(_accepted_lines(accepted, rejected), start=1)))
     conn.execute(
         "CREATE OR REPLACE TEMP TABLE _text AS SELECT t.* EXCLUDE (_ord), m._line FROM "
         "(SELECT *, row_number() OVER () AS _ord FROM _text_raw) t JOIN _line_map m USING (_ord)"
@@ -255,8 +256,35 @@ def _type_rows(conn: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
 
 
 def summarize_reasons(reasons: dict[str, int]) -> dict[str, int]:
-    """Collapse 'duplicate of line N' into one bucket so metadata stays small."""
+    """Collapse 'duplicate of line N' and quote spill-overs into buckets: metadata stays small."""
     summary: Counter[str] = Counter()
     for reason, count in reasons.items():
-        summary["duplicate row" if reason.startswith("duplicate of line") else reason] += count
+        if reason.startswith("duplicate of line"):
+            reason = "duplicate row"
+        summary[reason.split(" (inside a quote")[0]] += count
     return dict(sorted(summary.items()))
+
+
+_ADVICE = {
+    "malformed line: invalid encoding": "the file is not UTF-8 (Latin-1 or Windows-1252?): "
+                                        "re-encode it as UTF-8",
+    "malformed line: unquoted value": "a quote was left open: check the quoting of the line "
+                                      "named in the quarantine table",
+    "malformed line: too many columns": "lines have extra fields: check the delimiter and "
+                                        "unquoted commas",
+    "malformed line: missing columns": "lines have too few fields: check the delimiter",
+}
+
+
+def reject_advice(report: IngestReport) -> str:
+    """What most rejects have in common, and what to do about it."""
+    if not report.rows_rejected:
+        return ""
+    reasons = summarize_reasons(report.reject_reasons)
+    reason, count = max(reasons.items(), key=lambda item: item[1])
+    if reason == "unparsable value" and report.reject_columns:
+        column = max(report.reject_columns.items(), key=lambda item: item[1])[0]
+        return (f"most rejects ({count}) are values of column '{column}' that do not parse as "
+                "its declared type: did the column's type change, or shift by one?")
+    advice = _ADVICE.get(reason, "see the quarantine table")
+    return f"most rejects ({count}) are '{reason}': {advice}"

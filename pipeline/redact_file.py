@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from pipeline.declarations import DatasetSpec
 from pipeline.errors import GovernError
@@ -36,14 +37,11 @@ def find_source(datasets: list[DatasetSpec], source: str) -> DatasetSpec:
     raise GovernError(f"unknown source {source!r}; declared sources: {known}")
 
 
-def redact_file(
-    datasets: list[DatasetSpec], root: Path, source: str, input_path: Path, output_path: Path,
-    hmac_key: bytes, spacy_model: str, progress: Callable[[int], None] | None = None,
-) -> FileRedaction:
-    if output_path.suffix not in (".csv", ".parquet"):
-        raise GovernError(f"{output_path}: write .csv or .parquet")
-    if output_path.resolve() == input_path.resolve():
-        raise GovernError("the output must not overwrite the input (raw data is immutable)")
+def load_and_redact(
+    datasets: list[DatasetSpec], root: Path, source: str, input_path: Path, hmac_key: bytes,
+    spacy_model: str, progress: Callable[[int], None] | None = None,
+) -> tuple[FileRedaction, pd.DataFrame]:
+    """Read ``input_path`` through the source's contract and redact it (in memory only)."""
     spec = find_source(datasets, source).sources[source]
     policy = load_policy(root / "policies" / f"{source}.yaml")
     with duckdb.connect() as conn:
@@ -53,9 +51,24 @@ def redact_file(
     redactor = Redactor(policy, hmac_key, spacy_model)
     redacted, report = redactor.redact(frame, progress=progress)
     residual = residual_scan(redactor, frame, redacted)
-    if not residual.passed:
-        raise GovernError(f"residual-PII gate blocked, nothing written: {residual.describe()}. "
-                          f"Tighten policies/{source}.yaml.")
+    result = FileRedaction(ingest.rows_in, len(redacted), ingest.rows_rejected,
+                           summarize_reasons(ingest.reject_reasons), report, residual)
+    return result, redacted
+
+
+def redact_file(
+    datasets: list[DatasetSpec], root: Path, source: str, input_path: Path, output_path: Path,
+    hmac_key: bytes, spacy_model: str, progress: Callable[[int], None] | None = None,
+) -> FileRedaction:
+    if output_path.suffix not in (".csv", ".parquet"):
+        raise GovernError(f"{output_path}: write .csv or .parquet")
+    if output_path.resolve() == input_path.resolve():
+        raise GovernError("the output must not overwrite the input (raw data is immutable)")
+    result, redacted = load_and_redact(datasets, root, source, input_path, hmac_key,
+                                       spacy_model, progress)
+    if not result.residual.passed:
+        raise GovernError(f"residual-PII gate blocked, nothing written: "
+                          f"{result.residual.describe()}. Tighten policies/{source}.yaml.")
     output_path.parent.mkdir(parents=True, exist_ok=True)
     redacted = _dates_as_dates(redacted)
     with duckdb.connect() as conn:
@@ -63,8 +76,7 @@ def redact_file(
         target = quote_literal(str(output_path))
         fmt = "PARQUET" if output_path.suffix == ".parquet" else "CSV, HEADER"
         conn.execute(f"COPY redacted TO {target} (FORMAT {fmt})")
-    return FileRedaction(ingest.rows_in, len(redacted), ingest.rows_rejected,
-                         summarize_reasons(ingest.reject_reasons), report, residual)
+    return result
 
 
 def _dates_as_dates(frame):

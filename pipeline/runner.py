@@ -23,6 +23,7 @@ class GateOutcome:
     passed: bool
     blocking: bool
     summary: str
+    contract: str | None = None
 
 
 @dataclass
@@ -85,12 +86,15 @@ def summarize(dataset: DatasetSpec, result: dg.ExecuteInProcessResult) -> RunSum
                 mat.asset_key.to_user_string(), "materialized", facts)
         elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data
-            summary = evaluation.metadata.get("summary")
+            summary = evaluation.metadata.get("summary") or evaluation.metadata.get(
+                "description")
+            contract = evaluation.metadata.get("contract")
             gates.append(GateOutcome(
                 asset=evaluation.asset_key.to_user_string(), check=evaluation.check_name,
                 passed=evaluation.passed,
                 blocking=evaluation.severity == dg.AssetCheckSeverity.ERROR,
                 summary=str(_metadata_value(summary)) if summary else "",
+                contract=f"expectations/{_metadata_value(contract)}" if contract else None,
             ))
         elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
             failed_steps.add(event.step_key)

@@ -44,7 +44,8 @@ def test_blocked_run_exits_non_zero_naming_gate_asset_and_reason(project, tmp_pa
     # then it exits non-zero and says which clause of which contract blocked which asset
     assert code == 1, out
     assert "BLOCKED" in out and "column_values_to_be_between__amount" in out, out
-    assert "gate 'column_values_to_be_between__amount' on asset 'redacted_transactions'" in out
+    assert ("gate 'column_values_to_be_between__amount' (clause of expectations/transactions.json)"
+            " on asset 'redacted_transactions'") in out, out
     assert "churn_model" in out and "not run" in out, out
 
 
