@@ -106,3 +106,50 @@ def test_header_with_bom_is_accepted(tmp_path: Path):
     path.write_bytes(b"\xef\xbb\xbf" + b"id,name,amount,day\n1,A,2,2024-01-01\n")
     _, report = ingest(path)
     assert report.rows_loaded == 1, report
+
+
+def test_header_only_file_loads_nothing_and_says_so(tmp_path: Path):
+    from assets.ingest import ingest_gate
+
+    path = tmp_path / "orders.csv"
+    path.write_text("id,name,amount,day\n")
+    _, report = ingest(path)
+    passed, summary = ingest_gate(report, SPEC)
+    assert (report.rows_in, passed) == (0, False) and "header but no rows" in summary, summary
+
+
+def test_non_utf8_rows_are_quarantined_with_advice(tmp_path: Path):
+    from assets.ingest import ingest_gate
+
+    path = tmp_path / "orders.csv"
+    rows = "".join(f"{i},N\xe4me{i},1.5,2024-01-0{i}\n" for i in range(1, 5))
+    path.write_bytes(("id,name,amount,day\n" + rows).encode("latin-1"))
+    _, report = ingest(path)
+    passed, summary = ingest_gate(report, SPEC)
+    assert report.reject_reasons == {"malformed line: invalid encoding": 4}, report
+    assert not passed and "re-encode it as UTF-8" in summary, summary
+
+
+def test_type_drift_is_named_with_its_column(tmp_path: Path):
+    from assets.ingest import ingest_gate
+
+    path = tmp_path / "orders.csv"
+    rows = "".join(f"{i},A,{word},2024-01-01\n" for i, word in enumerate(["n/a", "x", "y"], 1))
+    path.write_text("id,name,amount,day\n1,A,2.5,2024-01-01\n" + rows.replace("1,A", "9,A"))
+    _, report = ingest(path)
+    passed, summary = ingest_gate(report, SPEC)
+    assert not passed and "column 'amount'" in summary and "type change" in summary, summary
+
+
+def test_completeness_sla_blocks_too_many_nulls(tmp_path: Path):
+    from assets.ingest import sla_results
+
+    path = tmp_path / "orders.csv"
+    path.write_text("id,name,amount,day\n1,A,,2024-01-01\n2,B,,2024-01-02\n3,C,1,2024-01-03\n")
+    spec = SPEC.model_copy(update={"sla": SPEC.sla.model_copy(update={
+        "min_rows": 2, "max_null_fraction": {"amount": 0.5}, "max_age_hours": 1.0})})
+    conn, report = ingest(path, spec)
+    results = {r.check_name: r for r in sla_results(conn, "t", path, report, spec)}
+    assert not results["completeness"].passed, results["completeness"]
+    assert "'amount' is 66.7% NULL" in results["completeness"].metadata["summary"].value
+    assert results["freshness"].passed, "a file written just now is fresh"
