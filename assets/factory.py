@@ -17,7 +17,8 @@ from pipeline.schema import check_model_columns, feature_schema, redacted_schema
 def build_dataset_definitions(dataset: DatasetSpec, root: Path) -> dg.Definitions:
     """Assets for every source (ingest, redact), the feature table and the model."""
     assets: list[dg.AssetsDefinition] = []
-    hashes: dict[str, str] = {}
+    declaration = root / "datasets" / f"{dataset.name}.yaml"
+    hashes: dict[str, str] = {f"govern.dataset.{dataset.name}.sha256": file_hash(declaration)}
     schemas: dict[str, dict[str, str]] = {}
     for source, source_spec in dataset.sources.items():
         policy_path = root / "policies" / f"{source}.yaml"

@@ -48,6 +48,9 @@ def build_features_asset(dataset: DatasetSpec, suite: ContractSuite) -> dg.Asset
             data_version=dg.DataVersion(frame_fingerprint(frame)),
             metadata={
                 "dagster/row_count": len(frame),
+                "sql_sha256": hashlib.sha256(dataset.features.sql.encode()).hexdigest(),
+                "contract": f"expectations/{suite.path.name}",
+                "contract_sha256": suite.content_hash,
                 "dagster/column_schema": dg.TableSchema(columns=[
                     dg.TableColumn(c, str(frame[c].dtype)) for c in frame.columns]),
             },

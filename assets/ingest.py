@@ -82,6 +82,14 @@ def sla_check_specs(key: str, spec: SourceSpec) -> list[dg.AssetCheckSpec]:
     return specs
 
 
+def display_path(path: Path, root: Path) -> str:
+    """Relative to the project root when inside it (portable), else absolute."""
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path.resolve())
+
+
 def _table_schema(schema: list[tuple[str, str]]) -> dg.TableSchema:
     return dg.TableSchema(columns=[dg.TableColumn(name, type_) for name, type_ in schema])
 
@@ -131,6 +139,7 @@ def build_ingest_asset(dataset: DatasetSpec, source: str, root: Path) -> dg.Asse
             metadata={
                 **evidence,
                 "source_file": str(path.name),
+                "source_path": display_path(path, root),
                 "source_sha256": report.sha256,
                 "source_bytes": report.size_bytes,
                 "rejects_by_column": dg.MetadataValue.json(report.reject_columns),

@@ -14,7 +14,7 @@ from assets.validate import audited, contract_check_results, contract_check_spec
 from pipeline.contracts import ContractSuite
 from pipeline.declarations import DatasetSpec
 from pipeline.policy import HashRule, PiiPolicy, file_hash
-from pipeline.redaction import REDACTION_CODE_VERSION, residual_scan
+from pipeline.redaction import REDACTION_CODE_VERSION, key_fingerprint, residual_scan
 from pipeline.resources import RedactionResource, Warehouse
 from pipeline.warehouse import frame_fingerprint, publish, read_table, write_staging
 
@@ -91,7 +91,12 @@ def build_redact_asset(dataset: DatasetSpec, source: str, policy: PiiPolicy, pol
                     [n for n, r in policy.columns.items() if isinstance(r, HashRule)]),
                 "dropped_columns": dg.MetadataValue.json(
                     [n for n in policy.columns if n not in redacted.columns]),
+                "policy": f"policies/{policy_path.name}",
+                "policy_sha256": policy_sha256,
+                "contract": f"expectations/{suite.path.name}",
+                "contract_sha256": suite.content_hash,
                 "spacy_model": redaction.resolved_spacy_model(),
+                "hmac_key_fingerprint": key_fingerprint(redaction.hmac_key.encode("utf-8")),
             },
         )
 

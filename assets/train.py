@@ -13,10 +13,11 @@ from typing import Any
 import dagster as dg
 
 from assets.validate import audited, gate_result
+from pipeline.bom import build_bom
 from pipeline.declarations import DatasetSpec
 from pipeline.provenance import git_state, lock_sha256
 from pipeline.resources import MlflowResource, Warehouse
-from pipeline.tracking import log_model
+from pipeline.tracking import log_bom, log_model, promote
 from pipeline.training import train
 from pipeline.warehouse import read_table
 
@@ -29,15 +30,52 @@ class TrainingConfig(dg.Config):
     """Hyperparameters, merged over the declaration's ``model.params``."""
 
 
-def upstream_versions(instance: dg.DagsterInstance, keys: list[str]) -> dict[str, str]:
-    """MLflow tags with each upstream asset's latest data and code version."""
-    tags = {}
+def _plain(value: Any) -> Any:
+    """A metadata value as JSON-ready data, or None for rich types (schemas, lineage)."""
+    raw = getattr(value, "value", value)
+    if isinstance(raw, str | int | float | bool | dict | list) or raw is None:
+        return raw
+    return None
+
+
+def upstream_facts(instance: dg.DagsterInstance, keys: list[str]) -> dict[str, dict[str, Any]]:
+    """Each upstream asset's latest materialization: versions, metadata and check results."""
+    facts: dict[str, dict[str, Any]] = {}
     for key in keys:
         event = instance.get_latest_materialization_event(dg.AssetKey(key))
-        materialization = event.asset_materialization if event else None
-        asset_tags = materialization.tags or {} if materialization else {}
-        tags[f"dagster.asset.{key}.data_version"] = asset_tags.get("dagster/data_version", "none")
-        tags[f"dagster.asset.{key}.code_version"] = asset_tags.get("dagster/code_version", "none")
+        if event is None or event.asset_materialization is None:
+            facts[key] = {}
+            continue
+        materialization = event.asset_materialization
+        tags = materialization.tags or {}
+        checks = []
+        for record in instance.all_logs(event.run_id,
+                                        of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+            evaluation = record.dagster_event.event_specific_data
+            if evaluation.asset_key != materialization.asset_key:
+                continue
+            summary = evaluation.metadata.get("summary") or evaluation.metadata.get(
+                "description")
+            checks.append({"check": evaluation.check_name, "passed": evaluation.passed,
+                           "blocking": evaluation.severity == dg.AssetCheckSeverity.ERROR,
+                           "summary": _plain(summary)})
+        facts[key] = {
+            "data_version": tags.get("dagster/data_version"),
+            "code_version": tags.get("dagster/code_version"),
+            "run_id": event.run_id,
+            "metadata": {k: v for k, v in ((k, _plain(v)) for k, v in
+                                           materialization.metadata.items()) if v is not None},
+            "checks": checks,
+        }
+    return facts
+
+
+def version_tags(facts: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """MLflow tags with each upstream asset's data and code version."""
+    tags = {}
+    for key, fact in facts.items():
+        tags[f"dagster.asset.{key}.data_version"] = fact.get("data_version") or "none"
+        tags[f"dagster.asset.{key}.code_version"] = fact.get("code_version") or "none"
     return tags
 
 
@@ -73,16 +111,17 @@ def build_train_asset(dataset: DatasetSpec, root: Path,
         metric = result.metrics[spec.metric]
         passed = metric >= spec.min_metric
         summary = f"{spec.metric} {metric:.4f} {'>=' if passed else '<'} {spec.min_metric}"
-        versions = upstream_versions(context.instance, upstream)
+        facts = upstream_facts(context.instance, upstream)
+        versions = version_tags(facts)
         features_version = versions[f"dagster.asset.{features_name}.data_version"]
+        code = {"requirements_lock_sha256": lock_sha256(root), **git_state(root)}
         tags = {
             "dagster.run_id": context.run.run_id,
             "dagster.job": context.run.job_name,
             "dagster.asset": spec.name,
             "govern.dataset": dataset.name,
             "govern.gate.evaluation": "passed" if passed else "blocked",
-            "govern.requirements_lock_sha256": lock_sha256(root),
-            **{f"govern.{k}": v for k, v in git_state(root).items()},
+            **{f"govern.{k}": v for k, v in code.items()},
             **declaration_hashes,
             **versions,
         }
@@ -100,7 +139,24 @@ def build_train_asset(dataset: DatasetSpec, root: Path,
             "evaluation_gate", passed, summary,
             {"metric": spec.metric, "value": metric, "threshold": spec.min_metric,
              "mlflow_run_id": tracked.run_id})])
-        context.log.info(f"{spec.name}: registered version {tracked.version} ({summary})")
+        tracking_uri = mlflow.resolved_tracking_uri()
+        promotion = promote(tracking_uri, spec.name, tracked.version, spec.metric, metric,
+                            spec.promotion_tolerance)
+        bom = build_bom(
+            dataset=dataset.name,
+            model={"name": spec.name, "version": tracked.version, "mlflow_run_id": tracked.run_id,
+                   "model_uri": tracked.model_uri, "estimator": spec.estimator,
+                   "target": spec.target, "features": spec.features,
+                   "params": {k: _plain(v) for k, v in params.items()}, "seed": seed,
+                   "test_size": test_size, "metrics": result.metrics, "metric": spec.metric,
+                   "evaluation_gate": summary, "alias": promotion.alias,
+                   "promotion_reason": promotion.reason, "code_version": code_version},
+            dagster_run={"run_id": context.run.run_id, "job": context.run.job_name},
+            upstream=facts, sources=list(dataset.sources), features=features_name,
+            declarations=declaration_hashes, code=code)
+        log_bom(tracking_uri, tracked.run_id, bom)
+        context.log.info(f"{spec.name}: registered version {tracked.version} ({summary}); "
+                         f"{promotion.alias}: {promotion.reason}")
         yield dg.MaterializeResult(
             data_version=dg.DataVersion(hashlib.sha256(json.dumps(
                 [features_version, params, seed, test_size, code_version], sort_keys=True,
@@ -115,6 +171,9 @@ def build_train_asset(dataset: DatasetSpec, root: Path,
                 "mlflow_tracking_uri": mlflow.resolved_tracking_uri(),
                 "registered_model": spec.name,
                 "registered_version": tracked.version or "",
+                "alias": promotion.alias,
+                "promotion_reason": promotion.reason,
+                "bom": dg.MetadataValue.path(f"{tracked.run_id}/bom.json"),
                 "params": dg.MetadataValue.json({k: str(v) for k, v in params.items()}),
             },
         )

@@ -11,6 +11,7 @@ _OFFLINE_DEFAULTS = {
     # tldextract (used by Presidio's email recognizer) otherwise fetches the public suffix list.
     "TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS": "",
     "MLFLOW_DISABLE_TELEMETRY": "true",
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
     "GX_ANALYTICS_ENABLED": "false",
     "DAGSTER_DISABLE_TELEMETRY": "true",
     "DO_NOT_TRACK": "1",

@@ -4,6 +4,9 @@
     govern redact --source NAME INPUT OUTPUT
     govern policy check
     govern contract init --source NAME [--force]
+    govern lineage MODEL[@VERSION|@ALIAS] [--json]
+    govern reproduce MODEL@VERSION [--json]
+    govern report MODEL@VERSION [--out DIR]
     govern generate --customers N [--out DIR] [--seed N]
     govern ui [--port N]
 """
@@ -190,6 +193,59 @@ def cmd_contract_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bom(reference: str) -> dict:
+    from pipeline.tracking import load_bom
+
+    return load_bom(settings.mlflow_tracking_uri(), reference)
+
+
+def cmd_lineage(args: argparse.Namespace) -> int:
+    _quiet_libraries()
+    from pipeline.lineage import lineage_summary, lineage_tree
+
+    bom = _bom(args.model)
+    print(json.dumps(lineage_summary(bom), indent=2) if args.json else lineage_tree(bom))
+    return 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    _quiet_libraries()
+    _warn_about_key()
+    from pipeline.reproduce import reproduce
+
+    bom = _bom(args.model)
+    result = reproduce(bom, settings.project_root(), os.environ["GOVERN_HMAC_KEY"].encode())
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2, default=str))
+        return 0 if result.matches else EXIT_BLOCKED
+    verdict = "MATCH" if result.matches else "MISMATCH"
+    print(f"{result.model} v{result.version}: {verdict}: rebuilt in a scratch location, "
+          f"{len(bom['assets'])} data versions and {len(bom['model']['metrics'])} metrics "
+          "compared")
+    for title, diffs in (("differs from the recorded output", result.output_differences),
+                         ("changed since the model was built", result.input_differences)):
+        if diffs:
+            print(f"\n{title}:")
+            for diff in diffs:
+                print(f"  {diff.what}: recorded {diff.recorded}, now {diff.now}")
+    return 0 if result.matches else EXIT_BLOCKED
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    _quiet_libraries()
+    from pipeline.lineage import audit_markdown, markdown_to_html
+
+    bom = _bom(args.model)
+    out = Path(args.out) if args.out else settings.reports_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"{bom['model']['name']}-v{bom['model']['version']}"
+    markdown = audit_markdown(bom)
+    (out / f"{stem}.md").write_text(markdown, encoding="utf-8")
+    (out / f"{stem}.html").write_text(markdown_to_html(markdown, stem), encoding="utf-8")
+    print(f"{out / stem}.md\n{out / stem}.html")
+    return 0
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     from pipeline.sample_data import write_sample
 
@@ -241,6 +297,19 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--source", required=True)
     init.add_argument("--force", action="store_true", help="replace an existing suite")
     init.set_defaults(func=cmd_contract_init)
+    lineage = commands.add_parser("lineage", help="which data, cleaned how, produced a model")
+    lineage.add_argument("model", help="MODEL, MODEL@VERSION or MODEL@ALIAS (default champion)")
+    lineage.add_argument("--json", action="store_true")
+    lineage.set_defaults(func=cmd_lineage)
+    again = commands.add_parser("reproduce", help="rebuild a model version from its BOM in a "
+                                "scratch location and compare")
+    again.add_argument("model", help="MODEL@VERSION or MODEL@ALIAS")
+    again.add_argument("--json", action="store_true")
+    again.set_defaults(func=cmd_reproduce)
+    report = commands.add_parser("report", help="write an audit report (Markdown and HTML)")
+    report.add_argument("model", help="MODEL@VERSION or MODEL@ALIAS")
+    report.add_argument("--out", help="folder (default $GOVERN_HOME/reports)")
+    report.set_defaults(func=cmd_report)
     generate = commands.add_parser("generate", help="write the synthetic churn sample data")
     generate.add_argument("--customers", type=int, required=True)
     generate.add_argument("--out", default=str(settings.project_root() / "data" / "raw"))

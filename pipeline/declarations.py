@@ -86,6 +86,9 @@ class ModelSpec(StrictModel):
     seed: int = 42
     metric: Literal["roc_auc", "accuracy", "f1"] = "roc_auc"
     min_metric: float = Field(default=0.6, description="Evaluation gate: block below this.")
+    promotion_tolerance: float = Field(
+        default=0.0, ge=0,
+        description="A new version becomes champion if its metric >= champion's - this.")
 
     @field_validator("estimator")
     @classmethod

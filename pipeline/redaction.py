@@ -78,6 +78,11 @@ def hmac_token(key: bytes, value: str, prefix: str = "") -> str:
     return f"{prefix}{digest[:24]}"
 
 
+def key_fingerprint(key: bytes) -> str:
+    """Tells two HMAC keys apart without revealing either (tokens differ across keys)."""
+    return hmac.new(key, b"govern:key-fingerprint", hashlib.sha256).hexdigest()[:16]
+
+
 def _as_text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))

@@ -62,9 +62,12 @@ def _metadata_value(value: Any) -> Any:
 
 
 def run_dataset(defs: dg.Definitions, dataset: DatasetSpec, instance: dg.DagsterInstance,
-                paths: dict[str, Path] | None = None, quiet: bool = True) -> RunSummary:
+                paths: dict[str, Path] | None = None, quiet: bool = True,
+                extra_config: dict[str, Any] | None = None) -> RunSummary:
     job = defs.resolve_job_def(f"{dataset.name}_job")
     run_config: dict[str, Any] = source_overrides(dataset, paths or {})
+    for section, values in (extra_config or {}).items():
+        run_config.setdefault(section, {}).update(values)
     if quiet:
         run_config["loggers"] = {"console": {"config": {"log_level": "WARNING"}}}
     result = job.execute_in_process(instance=instance, run_config=run_config,

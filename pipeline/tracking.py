@@ -92,3 +92,64 @@ def _own_types(model: Any) -> list[str]:
 def _param(value: Any) -> str:
     text = str(value)
     return text if len(text) <= 500 else text[:497] + "..."
+
+
+@dataclass(frozen=True)
+class Promotion:
+    alias: str  # champion | challenger
+    reason: str
+    previous_champion: str | None
+
+
+def promote(tracking_uri: str, name: str, version: str, metric: str, value: float,
+            tolerance: float) -> Promotion:
+    """Alias the new version ``challenger``; move ``champion`` to it if it is at least as good.
+
+    The decision and its reason are written on the model version as tags, for the audit trail.
+    """
+    client = MlflowClient(tracking_uri, registry_uri=tracking_uri)
+    client.set_registered_model_alias(name, "challenger", version)
+    try:
+        champion = client.get_model_version_by_alias(name, "champion")
+    except mlflow.exceptions.MlflowException:
+        champion = None
+    if champion is None:
+        decision = Promotion("champion", "first registered version of this model", None)
+    else:
+        best = client.get_run(champion.run_id).data.metrics.get(metric, float("-inf"))
+        floor = best - tolerance
+        if value >= floor:
+            decision = Promotion("champion", f"{metric} {value:.4f} >= champion v"
+                                 f"{champion.version}'s {best:.4f} - tolerance {tolerance:g}",
+                                 champion.version)
+        else:
+            decision = Promotion("challenger", f"{metric} {value:.4f} < champion v"
+                                 f"{champion.version}'s {best:.4f} - tolerance {tolerance:g}",
+                                 champion.version)
+    if decision.alias == "champion":
+        client.set_registered_model_alias(name, "champion", version)
+    client.set_model_version_tag(name, version, "govern.promotion.decision", decision.alias)
+    client.set_model_version_tag(name, version, "govern.promotion.reason", decision.reason)
+    return decision
+
+
+def log_bom(tracking_uri: str, run_id: str, bom: dict[str, Any]) -> None:
+    """The training bill of materials, as the run's ``bom.json`` artifact."""
+    MlflowClient(tracking_uri).log_dict(run_id, bom, "bom.json")
+
+
+def load_bom(tracking_uri: str, reference: str) -> dict[str, Any]:
+    """The BOM of ``MODEL[@VERSION|@ALIAS]`` (no suffix: the champion)."""
+    from pipeline.errors import GovernError
+
+    name, _, selector = reference.partition("@")
+    selector = selector or "champion"
+    client = MlflowClient(tracking_uri, registry_uri=tracking_uri)
+    mlflow.set_tracking_uri(tracking_uri)
+    try:
+        version = (client.get_model_version(name, selector) if selector.isdigit()
+                   else client.get_model_version_by_alias(name, selector))
+        return mlflow.artifacts.load_dict(f"runs:/{version.run_id}/bom.json")
+    except mlflow.exceptions.MlflowException as exc:
+        raise GovernError(f"{reference}: no such model version or alias in {tracking_uri} "
+                          f"({str(exc).splitlines()[0][:160]})") from None
