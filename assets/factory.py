@@ -1,4 +1,9 @@
-"""The dataset factory: one declaration in, a group of assets, checks and a job out."""
+"""The dataset factory: one declaration in, a group of assets, checks and a job out.
+
+Each asset's code version folds in the code versions of everything upstream of it, so a
+change to a policy, a contract or the feature SQL marks every asset it shapes as stale in
+Dagster, not only the one that reads the file.
+"""
 
 from pathlib import Path
 
@@ -12,6 +17,10 @@ from pipeline.contracts import load_suite
 from pipeline.declarations import DatasetSpec
 from pipeline.policy import file_hash, load_policy
 from pipeline.schema import check_model_columns, feature_schema, redacted_schema
+
+
+def _code_version(asset: dg.AssetsDefinition) -> str:
+    return next(iter(asset.code_versions_by_key.values())) or ""
 
 
 def build_dataset_definitions(dataset: DatasetSpec, root: Path) -> dg.Definitions:
@@ -30,15 +39,18 @@ def build_dataset_definitions(dataset: DatasetSpec, root: Path) -> dg.Definition
         schemas[source] = redacted_schema(policy, source_spec)
         hashes[f"govern.policy.{source}.sha256"] = file_hash(policy_path)
         hashes[f"govern.contract.{source}.sha256"] = suite.content_hash
-        assets.append(build_ingest_asset(dataset, source, root))
-        assets.append(build_redact_asset(dataset, source, policy, policy_path, suite))
+        raw = build_ingest_asset(dataset, source, root)
+        redacted = build_redact_asset(dataset, source, policy, policy_path, suite,
+                                      upstream_version=_code_version(raw))
+        assets += [raw, redacted]
     features_suite = load_suite(root / "expectations" / f"{dataset.features.name}.json")
     columns = feature_schema(dataset, render_feature_sql(dataset), schemas)
     features_suite.check_columns(list(columns), dataset.features.name)
     check_model_columns(dataset, columns)
     hashes[f"govern.contract.{dataset.features.name}.sha256"] = features_suite.content_hash
-    assets.append(build_features_asset(dataset, features_suite))
-    assets.append(build_train_asset(dataset, root, hashes))
+    features = build_features_asset(dataset, features_suite, schemas, upstream_version=":".join(
+        _code_version(a) for a in assets))
+    assets += [features, build_train_asset(dataset, root, _code_version(features), hashes)]
     # Dagster compares each table's column schema with its previous materialization.
     schema_checks = dg.build_column_schema_change_checks(
         assets=[a for a in assets if a.key.to_user_string() != dataset.model.name],

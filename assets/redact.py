@@ -30,7 +30,7 @@ def _column_schema(frame, policy: PiiPolicy) -> dg.TableSchema:
 
 
 def build_redact_asset(dataset: DatasetSpec, source: str, policy: PiiPolicy, policy_path: Path,
-                       suite: ContractSuite) -> dg.AssetsDefinition:
+                       suite: ContractSuite, upstream_version: str) -> dg.AssetsDefinition:
     key = f"redacted_{source}"
     policy_sha256 = file_hash(policy_path)
     check_specs = [
@@ -40,7 +40,8 @@ def build_redact_asset(dataset: DatasetSpec, source: str, policy: PiiPolicy, pol
         *contract_check_specs(suite, key),
     ]
     code_version = hashlib.sha256(
-        f"{REDACTION_CODE_VERSION}:{policy_sha256}:{suite.content_hash}".encode()
+        f"{REDACTION_CODE_VERSION}:{policy_sha256}:{suite.content_hash}:{upstream_version}"
+        .encode()
     ).hexdigest()[:16]
 
     @dg.asset(

@@ -79,7 +79,7 @@ def version_tags(facts: dict[str, dict[str, Any]]) -> dict[str, str]:
     return tags
 
 
-def build_train_asset(dataset: DatasetSpec, root: Path,
+def build_train_asset(dataset: DatasetSpec, root: Path, upstream_version: str,
                       declaration_hashes: dict[str, str]) -> dg.AssetsDefinition:
     spec = dataset.model
     features_name = dataset.features.name
@@ -90,7 +90,8 @@ def build_train_asset(dataset: DatasetSpec, root: Path,
         description=f"Held-out {spec.metric} must be at least {spec.min_metric}; below it the "
                     "model is logged but not registered.",
     )]
-    code_version = hashlib.sha256(spec.model_dump_json().encode()).hexdigest()[:16]
+    code_version = hashlib.sha256(
+        f"{spec.model_dump_json()}:{upstream_version}".encode()).hexdigest()[:16]
 
     @dg.asset(
         name=spec.name, group_name=dataset.name, deps=[features_name], check_specs=check_specs,
