@@ -47,3 +47,17 @@ def with_negative_amount(root: Path, out: Path, line: int) -> Path:
     lines[line] = ",".join(fields)
     out.write_text("\n".join(lines) + "\n")
     return out
+
+
+def mlflow_client():
+    """A client on this test's MLflow store for tracking and registry alike.
+
+    MLflow keeps the registry URI in process-wide state; a client given only a tracking URI
+    would read whichever registry an earlier test set.
+    """
+    from mlflow.tracking import MlflowClient
+
+    from pipeline import settings
+
+    uri = settings.mlflow_tracking_uri()
+    return MlflowClient(uri, registry_uri=uri)

@@ -13,10 +13,10 @@ from pathlib import Path
 import duckdb
 import pytest
 from dagster._serdes import serialize_value
-from mlflow.tracking import MlflowClient
 
 from pipeline import settings
 from pipeline.cli import main
+from tests.helpers import mlflow_client
 
 pytestmark = pytest.mark.e2e
 
@@ -93,7 +93,7 @@ def test_planted_pii_appears_nowhere_downstream(project, capsys):
             found = leaks(serialize_value(record))
             assert not found, f"Dagster event {record.dagster_event_type} leaks {found}"
     # and no MLflow param, tag, artifact or database row holds one
-    client = MlflowClient(settings.mlflow_tracking_uri())
+    client = mlflow_client()
     version = client.get_model_version("churn_model", summary["model"]["version"])
     run = client.get_run(version.run_id)
     assert not leaks(json.dumps([run.data.params, run.data.tags])), "MLflow params/tags leak"

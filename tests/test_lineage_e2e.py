@@ -7,14 +7,12 @@ import dagster as dg
 import pytest
 from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
 from dagster._core.loader import LoadingContextForTest
-from mlflow.tracking import MlflowClient
 
-from pipeline import settings
 from pipeline.cli import main
 from pipeline.declarations import load_datasets
 from pipeline.definitions import build_definitions
 from pipeline.runner import run_dataset
-from tests.helpers import run_churn
+from tests.helpers import mlflow_client, run_churn
 
 pytestmark = pytest.mark.e2e
 
@@ -40,7 +38,7 @@ def test_lineage_gives_sha256sum_of_each_source_and_reproduce_matches(
     assert lineage["redaction"]["customers"]["policy_sha256"], "the policy hash is recorded"
     assert all(c["passed"] for c in lineage["contracts"]["redacted_customers"])
     # and the BOM is an artifact of the model's MLflow run
-    client = MlflowClient(settings.mlflow_tracking_uri())
+    client = mlflow_client()
     run_id = client.get_model_version("churn_model", "1").run_id
     assert "bom.json" in [a.path for a in client.list_artifacts(run_id)]
     # and rebuilding it in scratch reproduces every data version and metric
@@ -83,14 +81,15 @@ def test_a_policy_edit_marks_downstream_stale_and_shows_in_the_new_lineage(
 def test_champion_moves_only_to_a_model_at_least_as_good(project, instance):
     dataset = next(d for d in load_datasets(project) if d.name == "churn")
     defs = build_definitions(project)
-    client = MlflowClient(settings.mlflow_tracking_uri())
+    client = mlflow_client()
     # given a first version, then an identical second one: it ties, and takes the title
     first = run_dataset(defs, dataset, instance)
     second = run_dataset(defs, dataset, instance)
     assert first.success and second.success, first.failures + second.failures
     assert second.model["version"] == "2", second.model
     champion = client.get_model_version_by_alias("churn_model", "champion")
-    assert str(champion.version) == "2", (first.model, second.model, champion.tags)
+    assert str(champion.version) == "2", (first.model["metrics"], second.model["metrics"],
+                                          client.get_model_version("churn_model", "2").tags)
     # when a third is trained with a crippled estimator that still passes the floor
     weak = {"ops": {"churn_model": {"config": {"params": {"max_iter": 2, "max_depth": 1}}}}}
     summary = run_dataset(defs, dataset, instance, extra_config=weak)

@@ -8,10 +8,9 @@ Dagster instance and MLflow store under ``tmp_path``.
 import dagster as dg
 import duckdb
 import pytest
-from mlflow.tracking import MlflowClient
 
 from pipeline import settings
-from tests.helpers import gate, run_churn, status, table_rows, with_negative_amount
+from tests.helpers import gate, mlflow_client, run_churn, status, table_rows, with_negative_amount
 
 pytestmark = pytest.mark.e2e
 ASSETS = ["raw_customers", "raw_transactions", "redacted_customers", "redacted_transactions",
@@ -33,7 +32,7 @@ def test_full_graph_materializes_every_asset_and_registers_the_model(project, in
     assert raw["rows_in"] == raw["rows_loaded"] + raw["rows_rejected"]
     # and the model is registered in MLflow, its run tagged with the Dagster lineage
     assert summary.model["version"] == "1", summary.model
-    client = MlflowClient(settings.mlflow_tracking_uri())
+    client = mlflow_client()
     version = client.get_model_version("churn_model", "1")
     run = client.get_run(version.run_id)
     assert run.data.tags["dagster.run_id"] == summary.run_id
@@ -121,7 +120,7 @@ def test_evaluation_gate_blocks_a_weak_model_from_the_registry(project, instance
     verdict = gate(summary, "churn_model", "evaluation_gate")
     assert not verdict.passed and "< 0.99" in verdict.summary, verdict
     assert status(summary, "churn_model") == "failed"
-    client = MlflowClient(settings.mlflow_tracking_uri())
+    client = mlflow_client()
     assert not client.search_model_versions("name='churn_model'"), "nothing registered"
     runs = client.search_runs([client.get_experiment_by_name("governed-pipeline").experiment_id])
     assert runs and runs[0].data.tags["govern.gate.evaluation"] == "blocked", \
