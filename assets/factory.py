@@ -39,7 +39,7 @@ def build_dataset_definitions(dataset: DatasetSpec, root: Path) -> dg.Definition
         schemas[source] = redacted_schema(policy, source_spec)
         hashes[f"govern.policy.{source}.sha256"] = file_hash(policy_path)
         hashes[f"govern.contract.{source}.sha256"] = suite.content_hash
-        raw = build_ingest_asset(dataset, source, root)
+        raw = build_ingest_asset(dataset, source, root, policy.pii_columns())
         redacted = build_redact_asset(dataset, source, policy, policy_path, suite,
                                       upstream_version=_code_version(raw))
         assets += [raw, redacted]

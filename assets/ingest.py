@@ -90,11 +90,15 @@ def display_path(path: Path, root: Path) -> str:
         return str(path.resolve())
 
 
-def _table_schema(schema: list[tuple[str, str]]) -> dg.TableSchema:
-    return dg.TableSchema(columns=[dg.TableColumn(name, type_) for name, type_ in schema])
+def _table_schema(schema: list[tuple[str, str]], pii: dict[str, str]) -> dg.TableSchema:
+    """The raw table's columns, PII ones tagged with their entity (from the source's policy)."""
+    return dg.TableSchema(columns=[
+        dg.TableColumn(name, type_, tags={"pii": pii[name]} if name in pii else {})
+        for name, type_ in schema])
 
 
-def build_ingest_asset(dataset: DatasetSpec, source: str, root: Path) -> dg.AssetsDefinition:
+def build_ingest_asset(dataset: DatasetSpec, source: str, root: Path,
+                       pii_columns: dict[str, str]) -> dg.AssetsDefinition:
     spec = dataset.sources[source]
     key = f"raw_{source}"
     check_specs = [dg.AssetCheckSpec(
@@ -146,7 +150,7 @@ def build_ingest_asset(dataset: DatasetSpec, source: str, root: Path) -> dg.Asse
                 "quarantine_table": f"quarantine.{source}",
                 "table": f"raw.{source}",
                 "dagster/row_count": report.rows_loaded,
-                "dagster/column_schema": _table_schema(report.schema),
+                "dagster/column_schema": _table_schema(report.schema, pii_columns),
                 "ingest_contract": dg.MetadataValue.json(json.loads(spec.model_dump_json())),
             },
         )

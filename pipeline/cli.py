@@ -151,14 +151,19 @@ def cmd_redact(args: argparse.Namespace) -> int:
 
 def cmd_policy_check(args: argparse.Namespace) -> int:
     from pipeline.declarations import load_datasets
-    from pipeline.policy_check import check_policies
+    from pipeline.policy_check import check_policies, reviews
 
-    problems = check_policies(load_datasets(settings.project_root()), settings.project_root())
+    datasets, root = load_datasets(settings.project_root()), settings.project_root()
+    problems = check_policies(datasets, root)
+    to_review = reviews(datasets, root)
     for source, issues in problems.items():
-        status = "ok" if not issues else "needs attention"
+        pending = to_review.get(source, {})
+        status = "needs attention" if issues else ("to review" if pending else "ok")
         print(f"policies/{source}.yaml: {status}")
         for issue in issues:
             print(f"  - {issue}")
+        for column, why in pending.items():
+            print(f"  - review {column}: {why}")
     return 0 if not any(problems.values()) else EXIT_BLOCKED
 
 

@@ -31,6 +31,11 @@ class _Rule(BaseModel):
         default_factory=list,
         description="Entity types the residual gate accepts in this column's output.",
     )
+    review: str | None = Field(
+        default=None,
+        description="Set by `govern new-dataset` where the classification is a guess: why a "
+        "person should confirm it. Remove once reviewed.",
+    )
 
 
 class DropRule(_Rule):
@@ -149,6 +154,9 @@ class PiiPolicy(BaseModel):
 
     def output_columns(self) -> list[str]:
         return [name for name, rule in self.columns.items() if not isinstance(rule, DropRule)]
+
+    def to_review(self) -> dict[str, str]:
+        return {name: rule.review for name, rule in self.columns.items() if rule.review}
 
     def pii_columns(self) -> dict[str, str]:
         """Columns that hold PII, with their entity (declared or implied by the action)."""

@@ -26,3 +26,15 @@ def check_policies(datasets: list[DatasetSpec], root: Path) -> dict[str, list[st
                 issues.append(f"data: {exc}")
             problems[source] = issues
     return problems
+
+
+def reviews(datasets: list[DatasetSpec], root: Path) -> dict[str, dict[str, str]]:
+    """Per source, the columns whose classification still awaits a person's review."""
+    found = {}
+    for dataset in datasets:
+        for source in dataset.sources:
+            try:
+                found[source] = load_policy(root / "policies" / f"{source}.yaml").to_review()
+            except DeclarationError:
+                continue
+    return found
