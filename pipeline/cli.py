@@ -4,6 +4,7 @@
     govern redact --source NAME INPUT OUTPUT
     govern policy check
     govern contract init --source NAME [--force]
+    govern new-dataset NAME --source PATH [--source PATH ...] --target COLUMN
     govern lineage MODEL[@VERSION|@ALIAS] [--json]
     govern reproduce MODEL@VERSION [--json]
     govern report MODEL@VERSION [--out DIR]
@@ -198,6 +199,23 @@ def cmd_contract_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_new_dataset(args: argparse.Namespace) -> int:
+    _quiet_libraries()
+    _warn_about_key()
+    from pipeline.resources import RedactionResource
+    from pipeline.scaffold import scaffold_dataset
+
+    root = settings.project_root()
+    model = RedactionResource(hmac_key="unused").resolved_spacy_model()
+    written = scaffold_dataset(root, args.name, [Path(p) for p in args.source], args.target,
+                               os.environ["GOVERN_HMAC_KEY"].encode(), model)
+    for path in written:
+        print(f"wrote {path.relative_to(root)}")
+    print(f"\nnext: govern policy check   (review the flagged columns)\n"
+          f"      govern run --dataset {args.name}")
+    return 0
+
+
 def _bom(reference: str) -> dict:
     from pipeline.tracking import load_bom
 
@@ -302,6 +320,13 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--source", required=True)
     init.add_argument("--force", action="store_true", help="replace an existing suite")
     init.set_defaults(func=cmd_contract_init)
+    scaffold = commands.add_parser("new-dataset", help="declare a dataset from its files: "
+                                   "declaration, policies, suites, data")
+    scaffold.add_argument("name")
+    scaffold.add_argument("--source", action="append", required=True, metavar="PATH",
+                          help="a CSV or Parquet file (repeat for several sources)")
+    scaffold.add_argument("--target", required=True, help="the binary column to predict")
+    scaffold.set_defaults(func=cmd_new_dataset)
     lineage = commands.add_parser("lineage", help="which data, cleaned how, produced a model")
     lineage.add_argument("model", help="MODEL, MODEL@VERSION or MODEL@ALIAS (default champion)")
     lineage.add_argument("--json", action="store_true")
