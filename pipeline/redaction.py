@@ -23,7 +23,7 @@ from presidio_analyzer.nlp_engine import NlpEngineProvider
 from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import OperatorConfig
 
-from pipeline.detection import ColumnScanner, Hit, resolve_hits
+from pipeline.detection import ColumnScanner, Hit, replace_hits, resolve_hits
 from pipeline.policy import (
     DropRule,
     GeneralizeRule,
@@ -247,7 +247,26 @@ class Redactor:
             found.update(h.entity for h in hits)
             changed += 1
             out.append(anonymized.text)
+        out = self._second_pass(out, rule, found)
         return pd.Series(out, index=frame.index, dtype=object), dict(sorted(found.items())), changed
+
+    def _second_pass(self, out: list, rule: ScanRule, found: Counter[str]) -> list:
+        """Scan the redacted texts once more and redact what appears only now.
+
+        Replacing an entity changes its neighbours' context, and NER can then see a name it
+        missed; the residual gate scans the output the same way, so this pass is what lets a
+        good policy pass it. Texts repeat heavily once redacted, so it costs little.
+        """
+        texts = sorted({t for t in out if isinstance(t, str) and t.strip()})
+        again = dict(zip(texts, self.scan_texts(texts, rule.entities, rule.score_threshold),
+                         strict=True))
+        fixed = {}
+        for text, hits in again.items():
+            hits = [h for h in hits if not _TAG.fullmatch(text[h.start:h.end].strip())]
+            if hits:
+                found.update(h.entity for h in hits)
+                fixed[text] = replace_hits(text, hits)
+        return [fixed.get(t, t) if isinstance(t, str) else t for t in out]
 
     def _row_value_hits(
         self, frame: pd.DataFrame, position: int, columns: list[str], text: str

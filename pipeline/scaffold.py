@@ -150,6 +150,13 @@ def classify(profile: SourceProfile, target: str, join_keys: set[str],
             profile.rules[column] = rule
             continue
         profile.rules[column] = _classify_text(profile.frame[column], redactor)
+    people = [c for c, r in profile.rules.items() if r.get("entity") == "PERSON"]
+    contacts = [c for c, r in profile.rules.items()
+                if r.get("entity") in ("PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER")]
+    for rule in profile.rules.values():
+        if rule["action"] == "scan":
+            rule.update({k: v for k, v in (("redact_row_values_from", contacts),
+                                           ("known_names_from", people)) if v})
 
 
 def _classify_text(series: pd.Series, redactor: Redactor) -> dict[str, Any]:
