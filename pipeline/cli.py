@@ -8,7 +8,7 @@
     govern lineage MODEL[@VERSION|@ALIAS] [--json]
     govern reproduce MODEL@VERSION [--json]
     govern report MODEL@VERSION [--out DIR]
-    govern generate --customers N [--out DIR] [--seed N]
+    govern generate (--customers N | --patients N) [--out DIR] [--seed N]
     govern ui [--port N]
 """
 
@@ -270,9 +270,18 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from pipeline.sample_data import write_sample
+    if (args.customers is None) == (args.patients is None):
+        raise GovernError("pass --customers N (churn sample) or --patients N (readmission)")
+    if args.customers is not None:
+        from pipeline.sample_data import DEFAULT_SEED, write_sample
 
-    paths = write_sample(Path(args.out), args.customers, args.seed)
+        out = args.out or settings.project_root() / "data" / "raw"
+        paths = write_sample(Path(out), args.customers, args.seed or DEFAULT_SEED)
+    else:
+        from pipeline.sample_health import DEFAULT_SEED, write_sample
+
+        out = args.out or settings.project_root() / "data" / "raw" / "readmission"
+        paths = write_sample(Path(out), args.patients, args.seed or DEFAULT_SEED)
     for name, path in paths.items():
         print(f"{name}: {path}")
     return 0
@@ -291,8 +300,6 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from pipeline.sample_data import DEFAULT_SEED
-
     parser = argparse.ArgumentParser(prog="govern", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -340,10 +347,14 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("model", help="MODEL@VERSION or MODEL@ALIAS")
     report.add_argument("--out", help="folder (default $GOVERN_HOME/reports)")
     report.set_defaults(func=cmd_report)
-    generate = commands.add_parser("generate", help="write the synthetic churn sample data")
-    generate.add_argument("--customers", type=int, required=True)
-    generate.add_argument("--out", default=str(settings.project_root() / "data" / "raw"))
-    generate.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    generate = commands.add_parser("generate", help="write a synthetic sample: churn "
+                                   "(--customers) or readmission (--patients)")
+    generate.add_argument("--customers", type=int, help="churn sample: customers.csv, "
+                          "transactions.csv into data/raw")
+    generate.add_argument("--patients", type=int, help="readmission sample: patients.csv, "
+                          "encounters.csv into data/raw/readmission")
+    generate.add_argument("--out", help="folder to write to")
+    generate.add_argument("--seed", type=int, help="default: the sample's own seed")
     generate.set_defaults(func=cmd_generate)
     ui = commands.add_parser("ui", help="serve the Dagster UI on 127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)

@@ -62,33 +62,45 @@ _TAG = re.compile(r"<[A-Z][A-Z0-9_]*>")
 _SHOUTED_NAME = re.compile(r"\b[^\W\d_a-z]{2,}(?:[ '-][^\W\d_a-z]{2,}){1,2}\b")
 # The small model often labels names ORG or GPE. Such a span is taken for a person when it is
 # shaped like a name and a person cue stands right before or after it.
-_NAME_SHAPED = re.compile(r"^(?:[^\W\d_][^\W\d_'-]*)(?:[ '-][^\W\d_][^\W\d_'-]*){0,2}$")
+_NAME_SHAPED = re.compile(r"^(?:[^\W\d_](?:[^\W\d_]|['-](?=[^\W\d_]))*)(?:[ '-][^\W\d_](?:[^\W\d_]|['-](?=[^\W\d_]))*){0,2}$")
 _CUE_BEFORE = re.compile(
-    r"(?:\b(?:with|to|for|from|by|per|cc|customer|client|agent|colleague|mr|ms|mrs|miss|dr|"
+    r"(?:\b(?:with|to|for|from|by|per|cc|customer|client|agent|colleague|mr|ms|mrs|miss|dr|pt|"
+    r"patient|"
     r"dear|hi|hello|thanks|caller|spoke|told|asked|emailed|called|named|verified|holder is|"
-    r"escalated to)\.?,?\s+)$",
+    r"escalated to|wife|husband|spouse|partner|mother|father|daughter|son|sister|brother|niece|"
+    r"nephew|aunt|uncle|grandson|granddaughter|cousin|friend|neighbou?r|caregiver|guardian)"
+    r"\.?,?\s+)$",
     re.IGNORECASE)
 _CUE_AFTER = re.compile(
     r"^\s*(?:'s\b|requested|asked|called|phoned|rang|said|says|confirmed|wants|wanted|"
     r"reported|complained|mentioned|emailed|wrote|replied|agreed|explained|insisted|disputes|"
-    r"disputed|moved|requested|wants|called|confirmed|says|"
+    r"disputed|moved|requested|wants|called|confirmed|says|seen|can be reached|checks|visits|"
     r"will|would|has|had|is|was|cannot|can't|could|needs|prefers|added)\b", re.IGNORECASE)
 _REINTERPRETED = frozenset({"ORG", "GPE", "LOC", "NORP", "FAC", "PRODUCT", "WORK_OF_ART"})
 # Role nouns that open support notes ("Customer asked", "Courier called"): never a name.
 _NOT_NAMES = frozenset({
     "customer", "client", "courier", "caller", "agent", "user", "account", "team", "support",
     "manager", "driver", "bank", "order", "card", "admin", "system", "store", "shop", "company",
-    "refund", "delivery", "supervisor", "merchant", "seller", "buyer", "tech", "engineer"})
+    "refund", "delivery", "supervisor", "merchant", "seller", "buyer", "tech", "engineer",
+    # Field labels in front of an identifier ("Tel: +1 ...", "Email: ...").
+    "tel", "phone", "mobile", "cell", "fax", "email", "mail", "ssn", "dob", "mrn", "iban",
+    "ip", "address", "ref", "reference", "id", "account", "acct", "member", "policy", "note",
+    "notes", "session", "login", "called", "contact"})
 # A title before a capitalized word is a name, whatever NER says ("Mrs. Girard").
 _HONORIFIC_NAME = re.compile(
-    r"(?-i:\b(?:Mr|Ms|Mrs|Miss|Mx|Dr|Prof)\.?\s+)((?-i:[A-Z][^\W\d_'-]*)(?:[ '-](?-i:[A-Z]"
-    r"[^\W\d_'-]*)){0,2})")
-_WORD_TOKEN = re.compile(r"[^\W\d_][^\W\d_'-]*")
+    r"(?-i:\b(?:Mr|Ms|Mrs|Miss|Mx|Dr|Prof)\.?\s+)((?-i:[A-Z](?:[^\W\d_]|['-](?=[^\W\d_]))*)(?:[ '-](?-i:[A-Z]"
+    r"(?:[^\W\d_]|['-](?=[^\W\d_]))*)){0,2})")
+_WORD_TOKEN = re.compile(r"[^\W\d_](?:[^\W\d_]|['-](?=[^\W\d_]))*")
 # Words that introduce a person but are not part of the name ("Per Hao", "Customer Kenji").
 _CUE_WORDS = frozenset({
     "per", "with", "to", "for", "from", "by", "cc", "customer", "client", "verified", "spoke",
     "called", "caller", "mr", "ms", "mrs", "miss", "dr", "dear", "hi", "hello", "thanks", "is",
-    "agent", "colleague", "holder", "named", "told", "asked", "emailed", "escalated"})
+    "agent", "colleague", "holder", "named", "told", "asked", "emailed", "escalated", "wife",
+    "husband", "spouse", "partner", "mother", "father", "daughter", "son", "sister", "brother",
+    "niece", "nephew", "aunt", "uncle", "grandson", "granddaughter", "cousin", "friend",
+    "neighbor", "neighbour", "caregiver", "guardian", "pt", "patient", "seen"})
+# "Folake Adeyemi (<MEDICAL_RECORD_NUMBER>, ...)": a name is what an identifier follows.
+_IDENTIFIER_AFTER = re.compile(r"^\s*[(,:]\s*<[A-Z][A-Z0-9_]*>")
 _SSN_SHAPE = re.compile(r"^\d{3}([- ])\d{2}\1\d{4}$")
 _NER_EXCLUDE = ["parser", "lemmatizer", "attribute_ruler", "tagger", "senter", "morphologizer"]
 
@@ -154,7 +166,8 @@ def cued_names(sentence: str) -> list[tuple[int, int]]:
             acronym = any(w.group(0).isupper() and len(w.group(0)) <= 4 for w in run) and \
                 not all(w.group(0).isupper() for w in run)
             if not acronym and (_CUE_BEFORE.search(sentence[max(0, start - 24):start])
-                    or _CUE_AFTER.match(sentence[end:end + 24])) and not (
+                    or _CUE_AFTER.match(sentence[end:end + 24])
+                    or _IDENTIFIER_AFTER.match(sentence[end:end + 40])) and not (
                     len(run) == 1 and run[0].group(0).isupper()):
                 found.append((start, end))
         run.clear()
@@ -246,7 +259,8 @@ class ColumnScanner:
         hits = [resolve_hits(h) for h in hits]
         if self.ner_entities:
             self._ner(texts, hits, progress)
-            hits = [resolve_hits(h) for h in hits]
+            hits = [resolve_hits(extend_names(text, h)) for text, h in zip(texts, hits,
+                                                                              strict=True)]
         elif progress:
             progress(len(texts))
         return hits
@@ -354,6 +368,45 @@ def named_entities(model: str, sentences: list[str]) -> list[list[tuple[int, int
         second = pool.apply_async(_entities_of, (model, sentences[half:]))
         first = _entities_of(model, sentences[:half])
         return first + second.get()
+
+
+_NAME_RIGHT = re.compile(r"^(?:[ ](?-i:[A-Z])[^\W\d_](?:[^\W\d_]|['-](?=[^\W\d_]))*|-[^\W\d_]+)")
+_NAME_LEFT = re.compile(r"(?:^|(?<=[\s(]))((?-i:[A-Z])[^\W\d_](?:[^\W\d_]|['-](?=[^\W\d_]))*)[ -]$")
+
+
+def extend_names(text: str, hits: list[Hit]) -> list[Hit]:
+    """Grow each person hit over the rest of the name: NER often stops at part of it.
+
+    "Eun-ji Choi" found as "Choi", or "Ji-woo Park" as "Ji": capitalized words (and hyphen
+    parts) touching a person hit join it, unless they are cue or role words.
+    """
+    grown = []
+    for hit in hits:
+        if hit.entity != "PERSON":
+            grown.append(hit)
+            continue
+        start, end = hit.start, hit.end
+        while match := _NAME_RIGHT.match(text[end:]):
+            word = match.group(0).strip(" -").lower()
+            if word in _CUE_WORDS or word in _NOT_NAMES:
+                break
+            end += match.end()
+        while match := _NAME_LEFT.search(text[:start]):
+            word = match.group(1).lower()
+            if word in _CUE_WORDS or word in _NOT_NAMES or _TAG.search(match.group(0)):
+                break
+            start = match.start(1)
+        grown.append(Hit(start, end, hit.entity, hit.score))
+    for tag in re.finditer(r"<PERSON>", text):
+        # In text redacted once already, the rest of a half-redacted name touches its tag.
+        anchor = extend_names(text[:tag.start()] + "X" * (tag.end() - tag.start()) +
+                               text[tag.end():], [Hit(tag.start(), tag.end(), "PERSON", 1.0)]
+                               )[0] if tag else None
+        if anchor and anchor.start < tag.start():
+            grown.append(Hit(anchor.start, tag.start(), "PERSON", 0.85))
+        if anchor and anchor.end > tag.end():
+            grown.append(Hit(tag.end(), anchor.end, "PERSON", 0.85))
+    return grown
 
 
 def _starts(texts: Sequence[str]) -> list[int]:

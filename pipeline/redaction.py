@@ -23,7 +23,7 @@ from presidio_analyzer.nlp_engine import NlpEngineProvider
 from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import OperatorConfig
 
-from pipeline.detection import ColumnScanner, Hit, replace_hits, resolve_hits
+from pipeline.detection import ColumnScanner, Hit, extend_names, replace_hits, resolve_hits
 from pipeline.policy import (
     DropRule,
     GeneralizeRule,
@@ -236,7 +236,7 @@ class Redactor:
             hits = list(analyzed[text])
             hits += self._row_value_hits(frame, position, rule.redact_row_values_from, text)
             hits += _known_name_hits(text, known_names)
-            hits = resolve_hits(hits)
+            hits = resolve_hits(extend_names(text, hits))
             if not hits:
                 out.append(value)
                 continue

@@ -206,7 +206,7 @@ DEPARTMENT_DIAGNOSES: dict[str, tuple[tuple[str, int], ...]] = {
     ),
     "pulmonology": (("J44.1", 55), ("J18.9", 45)),
     "nephrology": (("N18.4", 60), ("N17.9", 40)),
-    "emergency": (("R07.9", 30), ("R55", 25), ("S72.001A", 10), ("J18.9", 15), ("N39.0", 20)),
+    "emergency": (("R07.9", 35), ("R55", 25), ("J18.9", 20), ("N39.0", 20)),
 }  # fmt: skip
 # Typical length of stay in days per diagnosis (the median of a skewed draw).
 DIAGNOSIS_STAY = {
@@ -222,10 +222,10 @@ FOLLOW_UP = {"emergency": "PCP", "general medicine": "PCP", "orthopedics": "orth
 # Readmission model. Tuned so ~20% of encounters are readmitted and a logistic regression on the
 # numeric columns plus a department one-hot reaches an AUC of roughly 0.8; latent frailty and the
 # diagnosis keep the rest of the signal out of the plain columns.
-READMIT_INTERCEPT = -3.4
-READMIT_PER_PRIOR = 0.26
-READMIT_PER_STAY_DAY = 0.08
-READMIT_PER_MEDICATION = 0.035
+READMIT_INTERCEPT = -3.7
+READMIT_PER_PRIOR = 0.32
+READMIT_PER_STAY_DAY = 0.09
+READMIT_PER_MEDICATION = 0.04
 READMIT_PER_AGE_YEAR = 0.015
 READMIT_AGE_CENTRE = 65.0
 READMIT_PER_FRAILTY = 0.35
@@ -247,7 +247,7 @@ READMISSION_WINDOW_DAYS = 30
 # Chance that a patient who was not readmitted still comes back later, and the mean gap (days).
 RETURN_PROBABILITY = 0.9
 RETURN_MEAN_GAP_DAYS = 160.0
-# Each further stay makes yet another return a little less likely (keeps the cap rare).
+# Each further stay makes yet another planned return a little less likely (few hit the cap).
 RETURN_DECAY = 0.75
 PHYSICIANS_PER_DEPARTMENT = 4
 MAX_NOTE_SENTENCES = 3
@@ -303,7 +303,8 @@ CLINICAL_TEMPLATES = {
 # Sentences that put the patient's (and a relative's) identifiers into the note.
 IDENTITY_TEMPLATES = (
     "{name} ({mrn}, DOB {dob}) seen and examined.",
-    "Pt {name}, DOB {dob}, {mrn}.",
+    "Pt {name}, DOB {dob}.",
+    "Reviewed chart for {mrn}; {name} seen on rounds.",
     "{name} seen on rounds, {relation} {relative} at bedside.",
     "Spoke with {relation} {relative} at {phone} about discharge plan.",
     "Identity confirmed with {name} using DOB {dob} and {mrn}.",
@@ -429,6 +430,9 @@ def _make_patient(rng: random.Random, patient_id: int, mrn: int) -> _Patient:
     payer = _weighted(rng, PAYERS_65_PLUS if age >= 65 else PAYERS_UNDER_65)
     relation, relation_sex = _pick(rng, RELATIONS)
     relative_last = last if rng.random() < 0.75 else _pick(rng, lasts)
+    relative_first = _first_name(rng, culture, relation_sex)
+    while relative_first == first:  # a relative sharing the patient's name reads as a typo
+        relative_first = _first_name(rng, culture, relation_sex)
     frailty = rng.gauss(0.0, 1.0)
     return _Patient(
         patient_id=patient_id,
@@ -443,7 +447,7 @@ def _make_patient(rng: random.Random, patient_id: int, mrn: int) -> _Patient:
         insurance_id=f"INS-{payer}-{rng.randrange(100000, 1000000)}",
         language=culture if rng.random() < native_share else "English",
         relation=relation,
-        relative=f"{_first_name(rng, culture, relation_sex)} {relative_last}",
+        relative=f"{relative_first} {relative_last}",
         frailty=frailty,
         history=_poisson(rng, 0.8 * math.exp(0.6 * frailty)),
         home_department=_weighted(rng, DEPARTMENTS),

@@ -23,7 +23,7 @@ import duckdb
 import pandas as pd
 import yaml
 
-from pipeline.declarations import NAME_PATTERN, DatasetSpec, load_datasets
+from pipeline.declarations import DEFAULT_DATE_FORMATS, NAME_PATTERN, DatasetSpec, load_datasets
 from pipeline.errors import GovernError
 from pipeline.ingest import ingest_to_table
 from pipeline.policy import PiiPolicy
@@ -100,7 +100,32 @@ def _read(path: Path) -> tuple[dict[str, str], pd.DataFrame]:
         if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
             raise GovernError(f"{path}: column {name!r} is not a plain identifier; rename it")
         columns[name] = _column_type(duckdb_type)
+        if columns[name] == "VARCHAR":
+            columns[name] = _refine_text_type(frame[name])
     return columns, frame
+
+
+def _refine_text_type(series: pd.Series) -> str:
+    """A text column that is numbers or dates but for a few dirty cells: type it as such.
+
+    DuckDB's sniffer falls back to VARCHAR for a column with one bad value; the ingest
+    contract quarantines those rows instead, and the column keeps its real type.
+    """
+    values = series.dropna().astype(str).str.strip()
+    values = values[values != ""]
+    if values.empty:
+        return "VARCHAR"
+    numbers = pd.to_numeric(values, errors="coerce")
+    if values.str.match(r"^0\d").any():
+        return "VARCHAR"  # leading zeros (zip codes, phone numbers): text, not a number
+    if numbers.notna().mean() >= 0.95:
+        whole = numbers.dropna()
+        return "BIGINT" if (whole == whole.round()).all() and not values.str.contains(
+            r"[.eE]").any() else "DOUBLE"
+    parsed = pd.Series(False, index=values.index)
+    for fmt in DEFAULT_DATE_FORMATS:
+        parsed |= pd.to_datetime(values, format=fmt, errors="coerce").notna()
+    return "DATE" if parsed.mean() >= 0.9 else "VARCHAR"
 
 
 def _guess_key(columns: dict[str, str], frame: pd.DataFrame) -> str | None:

@@ -35,6 +35,7 @@ def project(tmp_path: Path, small_sample: Path, monkeypatch: pytest.MonkeyPatch)
     (root / "data" / "raw").mkdir(parents=True)
     for csv in small_sample.glob("*.csv"):
         shutil.copy(csv, root / "data" / "raw" / csv.name)
+    shutil.copytree(REPO / "data" / "raw" / "readmission", root / "data" / "raw" / "readmission")
     home = tmp_path / "govern-home"
     monkeypatch.setenv("GOVERN_PROJECT_ROOT", str(root))
     monkeypatch.setenv("GOVERN_HOME", str(home))

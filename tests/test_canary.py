@@ -67,7 +67,7 @@ def test_planted_pii_appears_nowhere_downstream(project, capsys):
     # given the sample with a canary customer whose PII is also planted in free text
     plant_canary(project)
     # when the pipeline runs through the CLI, as a user runs it
-    exit_code = main(["run", "--json"])
+    exit_code = main(["run", "--dataset", "churn", "--json"])
     printed = capsys.readouterr().out
     summary = json.loads(printed)[0]
     assert exit_code == 0 and summary["success"], summary["failures"]

@@ -1,6 +1,7 @@
 """The `govern` CLI: exit codes, readable blocked-gate messages, deterministic sample data."""
 
 import filecmp
+import json
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,7 @@ def test_blocked_run_exits_non_zero_naming_gate_asset_and_reason(project, tmp_pa
     # given a transactions file with a negative amount, which the contract rejects
     bad = with_negative_amount(project, tmp_path / "transactions.csv", line=3)
     # when `govern run` runs on it
-    code = main(["run", "--source", f"transactions={bad}"])
+    code = main(["run", "--dataset", "churn", "--source", f"transactions={bad}"])
     out = capsys.readouterr().out
     # then it exits non-zero and says which clause of which contract blocked which asset
     assert code == 1, out
@@ -84,3 +85,18 @@ def test_policy_check_passes_the_template_and_names_an_unclassified_column(
     out = capsys.readouterr().out
     assert "policies/transactions.yaml: needs attention" in out, out
     assert "['coupon_code'] are in the data but not in the policy" in out, out
+
+
+@pytest.mark.e2e
+def test_govern_run_runs_every_shipped_dataset_by_default(project, capsys):
+    # when `govern run` is called with no --dataset
+    code = main(["run", "--json"])
+    summaries = {s["dataset"]: s for s in json.loads(capsys.readouterr().out)}
+    # then both shipped datasets ran through to a registered model
+    assert code == 0, {name: s["failures"] for name, s in summaries.items()}
+    assert set(summaries) == {"churn", "readmission"}, summaries.keys()
+    for name, summary in summaries.items():
+        assert summary["model"]["version"] == "1", (name, summary["model"])
+        sources = [a for a in summary["assets"] if a["asset"].startswith("raw_")]
+        assert all(a["facts"]["rows_in"] == a["facts"]["rows_loaded"] +
+                   a["facts"]["rows_rejected"] for a in sources), sources
