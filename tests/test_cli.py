@@ -100,3 +100,17 @@ def test_govern_run_runs_every_shipped_dataset_by_default(project, capsys):
         sources = [a for a in summary["assets"] if a["asset"].startswith("raw_")]
         assert all(a["facts"]["rows_in"] == a["facts"]["rows_loaded"] +
                    a["facts"]["rows_rejected"] for a in sources), sources
+    # and the readmission tables are de-identified the HIPAA way: years only, no MRN left
+    import duckdb
+
+    from pipeline import settings
+
+    with duckdb.connect(str(settings.warehouse_path()), read_only=True) as conn:
+        years = conn.execute("SELECT min(admit_date), max(admit_date) FROM "
+                             "redacted.encounters").fetchone()
+        leaks = conn.execute("SELECT count(*) FROM redacted.encounters WHERE "
+                             "regexp_matches(clinical_notes, 'MRN[-:# ]*[0-9]{7}')").fetchone()
+        oldest = conn.execute("SELECT max(age_at_admit) FROM features.readmission_features"
+                              ).fetchone()
+    assert 2000 <= years[0] <= years[1] <= 2100, years
+    assert leaks == (0,) and oldest[0] <= 90, (leaks, oldest)
