@@ -62,7 +62,10 @@ _TAG = re.compile(r"<[A-Z][A-Z0-9_]*>")
 _SHOUTED_NAME = re.compile(r"\b[^\W\d_a-z]{2,}(?:[ '-][^\W\d_a-z]{2,}){1,2}\b")
 # The small model often labels names ORG or GPE. Such a span is taken for a person when it is
 # shaped like a name and a person cue stands right before or after it.
-_NAME_SHAPED = re.compile(r"^(?:[^\W\d_](?:[^\W\d_]|['-](?=[^\W\d_]))*)(?:[ '-][^\W\d_](?:[^\W\d_]|['-](?=[^\W\d_]))*){0,2}$")
+# A name part: letters, with inner hyphens and apostrophes ("Eun-ji", "O'Neil").
+_REST = r"(?:[^\W\d_]|['-](?=[^\W\d_]))*"
+_PART = r"[^\W\d_]" + _REST
+_NAME_SHAPED = re.compile(rf"^{_PART}(?:[ '-]{_PART}){{0,2}}$")
 _CUE_BEFORE = re.compile(
     r"(?:\b(?:with|to|for|from|by|per|cc|customer|client|agent|colleague|mr|ms|mrs|miss|dr|pt|"
     r"patient|"
@@ -84,13 +87,13 @@ _NOT_NAMES = frozenset({
     "refund", "delivery", "supervisor", "merchant", "seller", "buyer", "tech", "engineer",
     # Field labels in front of an identifier ("Tel: +1 ...", "Email: ...").
     "tel", "phone", "mobile", "cell", "fax", "email", "mail", "ssn", "dob", "mrn", "iban",
-    "ip", "address", "ref", "reference", "id", "account", "acct", "member", "policy", "note",
+    "ip", "address", "ref", "reference", "id", "acct", "member", "policy", "note",
     "notes", "session", "login", "called", "contact"})
 # A title before a capitalized word is a name, whatever NER says ("Mrs. Girard").
 _HONORIFIC_NAME = re.compile(
-    r"(?-i:\b(?:Mr|Ms|Mrs|Miss|Mx|Dr|Prof)\.?\s+)((?-i:[A-Z](?:[^\W\d_]|['-](?=[^\W\d_]))*)(?:[ '-](?-i:[A-Z]"
-    r"(?:[^\W\d_]|['-](?=[^\W\d_]))*)){0,2})")
-_WORD_TOKEN = re.compile(r"[^\W\d_](?:[^\W\d_]|['-](?=[^\W\d_]))*")
+    r"(?-i:\b(?:Mr|Ms|Mrs|Miss|Mx|Dr|Prof)\.?\s+)"
+    rf"((?-i:[A-Z]{_REST})(?:[ '-](?-i:[A-Z]{_REST})){{0,2}})")
+_WORD_TOKEN = re.compile(_PART)
 # Words that introduce a person but are not part of the name ("Per Hao", "Customer Kenji").
 _CUE_WORDS = frozenset({
     "per", "with", "to", "for", "from", "by", "cc", "customer", "client", "verified", "spoke",
@@ -370,8 +373,8 @@ def named_entities(model: str, sentences: list[str]) -> list[list[tuple[int, int
         return first + second.get()
 
 
-_NAME_RIGHT = re.compile(r"^(?:[ ](?-i:[A-Z])[^\W\d_](?:[^\W\d_]|['-](?=[^\W\d_]))*|-[^\W\d_]+)")
-_NAME_LEFT = re.compile(r"(?:^|(?<=[\s(]))((?-i:[A-Z])[^\W\d_](?:[^\W\d_]|['-](?=[^\W\d_]))*)[ -]$")
+_NAME_RIGHT = re.compile(rf"^(?:[ ](?-i:[A-Z]){_PART}|-[^\W\d_]+)")
+_NAME_LEFT = re.compile(rf"(?:^|(?<=[\s(]))((?-i:[A-Z]){_PART})[ -]$")
 
 
 def extend_names(text: str, hits: list[Hit]) -> list[Hit]:
