@@ -15,6 +15,7 @@ from assets.redact import build_redact_asset
 from assets.train import build_train_asset
 from pipeline.contracts import load_suite
 from pipeline.declarations import DatasetSpec
+from pipeline.errors import DeclarationError
 from pipeline.policy import file_hash, load_policy
 from pipeline.schema import check_model_columns, feature_schema, redacted_schema
 
@@ -29,6 +30,8 @@ def build_dataset_definitions(dataset: DatasetSpec, root: Path) -> dg.Definition
     declaration = root / "datasets" / f"{dataset.name}.yaml"
     hashes: dict[str, str] = {f"govern.dataset.{dataset.name}.sha256": file_hash(declaration)}
     schemas: dict[str, dict[str, str]] = {}
+    raws: dict[str, dg.AssetsDefinition] = {}
+    pending = []
     for source, source_spec in dataset.sources.items():
         policy_path = root / "policies" / f"{source}.yaml"
         suite_path = root / "expectations" / f"{source}.json"
@@ -39,10 +42,19 @@ def build_dataset_definitions(dataset: DatasetSpec, root: Path) -> dg.Definition
         schemas[source] = redacted_schema(policy, source_spec)
         hashes[f"govern.policy.{source}.sha256"] = file_hash(policy_path)
         hashes[f"govern.contract.{source}.sha256"] = suite.content_hash
-        raw = build_ingest_asset(dataset, source, root, policy.pii_columns())
-        redacted = build_redact_asset(dataset, source, policy, policy_path, suite,
-                                      upstream_version=_code_version(raw))
-        assets += [raw, redacted]
+        for other, column in sorted(policy.names_from_other_sources()):
+            if other == source or other not in dataset.sources or \
+                    column not in dataset.sources[other].columns:
+                raise DeclarationError(
+                    f"{policy_path}: known_names_from: '{other}.{column}' is not a column of "
+                    f"another source of dataset {dataset.name!r}")
+        raws[source] = build_ingest_asset(dataset, source, root, policy.pii_columns())
+        pending.append((source, policy, policy_path, suite))
+    for source, policy, policy_path, suite in pending:
+        readers = [source, *sorted({o for o, _ in policy.names_from_other_sources()})]
+        assets += [raws[source], build_redact_asset(
+            dataset, source, policy, policy_path, suite,
+            upstream_version=":".join(_code_version(raws[r]) for r in readers))]
     features_suite = load_suite(root / "expectations" / f"{dataset.features.name}.json")
     columns = feature_schema(dataset, render_feature_sql(dataset), schemas)
     features_suite.check_columns(list(columns), dataset.features.name)

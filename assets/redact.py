@@ -9,6 +9,7 @@ import hashlib
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 
 from assets.validate import audited, contract_check_results, contract_check_specs, gate_result
 from pipeline.contracts import ContractSuite
@@ -16,6 +17,7 @@ from pipeline.declarations import DatasetSpec
 from pipeline.policy import HashRule, PiiPolicy, file_hash
 from pipeline.redaction import REDACTION_CODE_VERSION, key_fingerprint, residual_scan
 from pipeline.resources import RedactionResource, Warehouse
+from pipeline.sql import qualified, quote_ident
 from pipeline.warehouse import frame_fingerprint, publish, read_table, write_staging
 
 
@@ -29,9 +31,18 @@ def _column_schema(frame, policy: PiiPolicy) -> dg.TableSchema:
     return dg.TableSchema(columns=columns)
 
 
+def other_source_names(conn, policy: PiiPolicy) -> dict[str, pd.Series]:
+    """The name columns of other sources this policy reads, from their raw tables."""
+    return {f"{other}.{column}": conn.execute(
+                f"SELECT DISTINCT {quote_ident(column)} FROM {qualified('raw', other)}"
+            ).df()[column]
+            for other, column in sorted(policy.names_from_other_sources())}
+
+
 def build_redact_asset(dataset: DatasetSpec, source: str, policy: PiiPolicy, policy_path: Path,
                        suite: ContractSuite, upstream_version: str) -> dg.AssetsDefinition:
     key = f"redacted_{source}"
+    name_sources = sorted({other for other, _ in policy.names_from_other_sources()})
     policy_sha256 = file_hash(policy_path)
     check_specs = [
         dg.AssetCheckSpec("residual_pii", asset=key, blocking=True,
@@ -45,7 +56,8 @@ def build_redact_asset(dataset: DatasetSpec, source: str, policy: PiiPolicy, pol
     ).hexdigest()[:16]
 
     @dg.asset(
-        name=key, group_name=dataset.name, deps=[f"raw_{source}"], check_specs=check_specs,
+        name=key, group_name=dataset.name, check_specs=check_specs,
+        deps=[f"raw_{source}", *(f"raw_{other}" for other in name_sources)],
         code_version=code_version, kinds={"duckdb", "presidio"}, pool="duckdb",
         description=f"`raw.{source}` after `policies/{source}.yaml`, published as "
                     f"`redacted.{source}` only if the residual-PII gate and the contract "
@@ -58,8 +70,9 @@ def build_redact_asset(dataset: DatasetSpec, source: str, policy: PiiPolicy, pol
                 redaction: RedactionResource):
         with warehouse.connect() as conn:
             raw = read_table(conn, "raw", source)
+            names = other_source_names(conn, policy)
         redactor = redaction.redactor(policy)
-        redacted, report = redactor.redact(raw)
+        redacted, report = redactor.redact(raw, other_names=names)
         with warehouse.connect() as conn:
             write_staging(conn, redacted, "redacted", source)
         residual = residual_scan(redactor, raw, redacted)

@@ -80,7 +80,8 @@ class ScanRule(_Rule):
     known_names_from: list[str] = Field(
         default_factory=list,
         description="Columns of person names: any part of any name in them is redacted "
-        "wherever it appears capitalized in this text, in any row (names NER misses).",
+        "wherever it appears capitalized in this text, in any row (names NER misses). "
+        "'source.column' reads another source of the same dataset (its raw table).",
     )
 
 
@@ -146,11 +147,17 @@ class PiiPolicy(BaseModel):
     def _row_values_exist(self) -> "PiiPolicy":
         for name, rule in self.columns.items():
             if isinstance(rule, ScanRule):
-                named = rule.redact_row_values_from + rule.known_names_from
+                named = rule.redact_row_values_from + [
+                    c for c in rule.known_names_from if "." not in c]
                 unknown = [c for c in named if c not in self.columns]
                 if unknown:
                     raise ValueError(f"columns.{name} names unknown columns {unknown}")
         return self
+
+    def names_from_other_sources(self) -> set[tuple[str, str]]:
+        """(source, column) pairs whose names this policy's scans also redact."""
+        return {tuple(c.split(".", 1)) for rule in self.columns.values()
+                if isinstance(rule, ScanRule) for c in rule.known_names_from if "." in c}
 
     def output_columns(self) -> list[str]:
         return [name for name, rule in self.columns.items() if not isinstance(rule, DropRule)]

@@ -16,7 +16,7 @@ from pipeline.errors import GovernError
 from pipeline.ingest import ingest_to_table, summarize_reasons
 from pipeline.policy import load_policy
 from pipeline.redaction import RedactionReport, Redactor, ResidualReport, residual_scan
-from pipeline.sql import quote_literal
+from pipeline.sql import quote_ident, quote_literal
 
 
 @dataclass
@@ -44,12 +44,21 @@ def load_and_redact(
     """Read ``input_path`` through the source's contract and redact it (in memory only)."""
     spec = find_source(datasets, source).sources[source]
     policy = load_policy(root / "policies" / f"{source}.yaml")
+    dataset = find_source(datasets, source)
     with duckdb.connect() as conn:
         ingest = ingest_to_table(conn, source, spec.model_copy(update={"path": input_path}),
                                  input_path, "input", "quarantine")
         frame = conn.execute("SELECT * FROM input").df()
+        names = {}
+        for other, column in sorted(policy.names_from_other_sources()):
+            # Names another source holds (patients' names for encounter notes): read from
+            # that source's declared file.
+            other_spec = dataset.sources[other]
+            ingest_to_table(conn, other, other_spec, root / other_spec.path, "_other", "_q")
+            names[f"{other}.{column}"] = conn.execute(
+                f"SELECT DISTINCT {quote_ident(column)} FROM _other").df()[column]
     redactor = Redactor(policy, hmac_key, spacy_model)
-    redacted, report = redactor.redact(frame, progress=progress)
+    redacted, report = redactor.redact(frame, progress=progress, other_names=names)
     residual = residual_scan(redactor, frame, redacted)
     result = FileRedaction(ingest.rows_in, len(redacted), ingest.rows_rejected,
                            summarize_reasons(ingest.reject_reasons), report, residual)

@@ -159,6 +159,7 @@ class Redactor:
         self.spacy_model = spacy_model
         self.recognizers = custom_recognizers(policy)
         self._scanners: dict[tuple[frozenset[str], float], ColumnScanner] = {}
+        self.other_names: dict[str, pd.Series] = {}
 
     def scanner(self, entities: list[str], threshold: float) -> ColumnScanner:
         """A column scanner for these entities (plus the policy's own), built once."""
@@ -172,8 +173,15 @@ class Redactor:
                 language=self.policy.language)
         return self._scanners[key]
 
-    def redact(self, frame: pd.DataFrame, progress=None) -> tuple[pd.DataFrame, RedactionReport]:
-        """A new, redacted frame (the input is not modified) and a report of counts."""
+    def redact(self, frame: pd.DataFrame, progress=None,
+               other_names: dict[str, pd.Series] | None = None
+               ) -> tuple[pd.DataFrame, RedactionReport]:
+        """A new, redacted frame (the input is not modified) and a report of counts.
+
+        ``other_names`` holds, per ``source.column`` named in ``known_names_from``, that
+        column's values (read from the other source's raw table).
+        """
+        self.other_names = other_names or {}
         self.policy.check_columns(list(frame.columns), f"policies/{self.policy.source}.yaml")
         report = RedactionReport()
         out: dict[str, pd.Series] = {}
@@ -221,7 +229,11 @@ class Redactor:
         analyzed = dict(zip(uniques, self.scan_texts(uniques, rule.entities,
                                                      rule.score_threshold, progress),
                             strict=True))
-        known_names = _name_parts(frame, rule.known_names_from)
+        missing = [c for c in rule.known_names_from if "." in c and c not in self.other_names]
+        if missing:
+            raise ValueError(f"known names {missing} were not provided to the redactor")
+        known_names = _name_parts([frame[c] if "." not in c else self.other_names[c]
+                                   for c in rule.known_names_from])
         found: Counter[str] = Counter()
         changed = 0
         anonymizer = _anonymizer()
@@ -289,11 +301,11 @@ class Redactor:
 _WORD = re.compile(r"[^\W\d_][\w'-]*[^\W\d_]|[^\W\d_]", re.UNICODE)
 
 
-def _name_parts(frame: pd.DataFrame, columns: list[str]) -> frozenset[str]:
+def _name_parts(columns: list[pd.Series]) -> frozenset[str]:
     """Every part (3+ letters) of every name in ``columns``, as written, Title and UPPER case."""
     parts: set[str] = set()
     for column in columns:
-        for value in frame[column].dropna().unique():
+        for value in column.dropna().unique():
             for part in _WORD.findall(str(value)):
                 if len(part) >= 3:
                     parts.update({part, part.title(), part.upper()})

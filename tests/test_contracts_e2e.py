@@ -83,6 +83,8 @@ def test_contract_init_writes_a_suite_the_data_passes(project, capsys):
      "datasets/churn.yaml: features.sql:"),
     ("expectations/transactions.json", '"column": "amount"', '"column": "amnt"',
      "expectations name columns ['amnt'] that asset 'redacted_transactions' does not have"),
+    ("policies/encounters.yaml", "patients.full_name", "patients.nickname",
+     "known_names_from: 'patients.nickname' is not a column of another source"),
 ])
 def test_declaration_errors_fail_at_load_naming_file_and_column(project, edit_file, path, old,
                                                                 new, message):

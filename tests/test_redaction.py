@@ -149,3 +149,18 @@ def test_invalid_policy_fails_at_load_with_file_key_and_reason(tmp_path: Path, c
 def test_shipped_policies_load():
     for path in sorted((REPO / "policies").glob("*.yaml")):
         assert load_policy(path).columns, path
+
+
+def test_names_from_another_source_are_redacted_in_free_text(analyzer):
+    # given notes that mention a person only another source knows, in lower-case context
+    policy_ = PiiPolicy.model_validate({"source": "visits", "columns": {
+        "notes": {"action": "scan", "entities": ["PERSON"],
+                  "known_names_from": ["patients.full_name"]}}})
+    frame = pd.DataFrame({"notes": ["follow-up booked, Quilliam stable on meds."]})
+    names = {"patients.full_name": pd.Series(["Oswin Quilliam", "Ada Byron"])}
+    # when it is redacted with the other source's names
+    out, _ = Redactor(policy_, KEY).redact(frame, other_names=names)
+    # then the name is gone, and without those names the redactor refuses to guess
+    assert "Quilliam" not in out["notes"].iloc[0], out["notes"].iloc[0]
+    with pytest.raises(ValueError, match="patients.full_name"):
+        Redactor(policy_, KEY).redact(frame)
