@@ -149,9 +149,18 @@ def title_case_shouting(text: str) -> str:
     return "".join(pieces)
 
 
-def _in_tag(sentence: str, start: int, end: int) -> bool:
-    """Whether [start, end) touches a replacement tag such as <PHONE_NUMBER>."""
-    return any(start < tag.end() and end > tag.start() for tag in _TAG.finditer(sentence))
+def _tag_spans(text: str) -> list[tuple[int, int]]:
+    return [tag.span() for tag in _TAG.finditer(text)]
+
+
+def _in_tag(tags: list[tuple[int, int]], start: int, end: int) -> bool:
+    """Whether [start, end) touches one of the replacement tags (such as <PHONE_NUMBER>)."""
+    return any(start < tag_end and end > tag_start for tag_start, tag_end in tags)
+
+
+def outside_tags(text: str, hits: list[Hit]) -> list[Hit]:
+    """The hits that are not just an earlier replacement tag (text already redacted once)."""
+    return [h for h in hits if not _TAG.fullmatch(text[h.start:h.end].strip())]
 
 
 def cued_names(sentence: str) -> list[tuple[int, int]]:
@@ -175,9 +184,10 @@ def cued_names(sentence: str) -> list[tuple[int, int]]:
                 found.append((start, end))
         run.clear()
 
+    tags = _tag_spans(sentence)
     for word in _WORD_TOKEN.finditer(sentence):
         text = word.group(0)
-        if _in_tag(sentence, word.start(), word.end()):
+        if _in_tag(tags, word.start(), word.end()):
             close()
             continue
         joined = run and sentence[run[-1].end():word.start()] in (" ", "-")
@@ -319,12 +329,13 @@ class ColumnScanner:
         sentences = list(occurrences)
         entities = named_entities(self.spacy_model, [title_case_shouting(s) for s in sentences])
         for done, (sentence, ents) in enumerate(zip(sentences, entities, strict=True), start=1):
+            tags = _tag_spans(sentence)
             for ent_start, ent_end, label in ents:
                 entity = ner_entity(label, sentence, ent_start, ent_end)
                 if entity not in self.ner_entities:
                     continue
                 span = sentence[ent_start:ent_end]
-                if _in_tag(sentence, ent_start, ent_end) or (
+                if _in_tag(tags, ent_start, ent_end) or (
                         entity == "PERSON" and not _plausible_person(span)):
                     continue
                 if span.strip().lower() in self.allow:
@@ -403,11 +414,10 @@ def extend_names(text: str, hits: list[Hit]) -> list[Hit]:
     for tag in re.finditer(r"<PERSON>", text):
         # In text redacted once already, the rest of a half-redacted name touches its tag.
         anchor = extend_names(text[:tag.start()] + "X" * (tag.end() - tag.start()) +
-                               text[tag.end():], [Hit(tag.start(), tag.end(), "PERSON", 1.0)]
-                               )[0] if tag else None
-        if anchor and anchor.start < tag.start():
+                              text[tag.end():], [Hit(tag.start(), tag.end(), "PERSON", 1.0)])[0]
+        if anchor.start < tag.start():
             grown.append(Hit(anchor.start, tag.start(), "PERSON", 0.85))
-        if anchor and anchor.end > tag.end():
+        if anchor.end > tag.end():
             grown.append(Hit(tag.end(), anchor.end, "PERSON", 0.85))
     return grown
 

