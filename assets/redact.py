@@ -9,15 +9,19 @@ import hashlib
 from pathlib import Path
 
 import dagster as dg
-import pandas as pd
 
 from assets.validate import audited, contract_check_results, contract_check_specs, gate_result
 from pipeline.contracts import ContractSuite
 from pipeline.declarations import DatasetSpec
 from pipeline.policy import HashRule, PiiPolicy, file_hash
-from pipeline.redaction import REDACTION_CODE_VERSION, key_fingerprint, residual_scan
+from pipeline.redaction import (
+    REDACTION_CODE_VERSION,
+    key_fingerprint,
+    names_from_other_sources,
+    residual_scan,
+)
 from pipeline.resources import RedactionResource, Warehouse
-from pipeline.sql import qualified, quote_ident
+from pipeline.sql import qualified
 from pipeline.warehouse import frame_fingerprint, publish, read_table, write_staging
 
 
@@ -29,14 +33,6 @@ def _column_schema(frame, policy: PiiPolicy) -> dg.TableSchema:
             "redaction": rule.action}
         columns.append(dg.TableColumn(name, str(frame[name].dtype), tags=tags))
     return dg.TableSchema(columns=columns)
-
-
-def other_source_names(conn, policy: PiiPolicy) -> dict[str, pd.Series]:
-    """The name columns of other sources this policy reads, from their raw tables."""
-    return {f"{other}.{column}": conn.execute(
-                f"SELECT DISTINCT {quote_ident(column)} FROM {qualified('raw', other)}"
-            ).df()[column]
-            for other, column in sorted(policy.names_from_other_sources())}
 
 
 def build_redact_asset(dataset: DatasetSpec, source: str, policy: PiiPolicy, policy_path: Path,
@@ -70,7 +66,7 @@ def build_redact_asset(dataset: DatasetSpec, source: str, policy: PiiPolicy, pol
                 redaction: RedactionResource):
         with warehouse.connect() as conn:
             raw = read_table(conn, "raw", source)
-            names = other_source_names(conn, policy)
+            names = names_from_other_sources(conn, policy, lambda other: qualified("raw", other))
         redactor = redaction.redactor(policy)
         redacted, report = redactor.redact(raw, other_names=names)
         with warehouse.connect() as conn:

@@ -7,6 +7,7 @@ registered only if its evaluation gate passes.
 
 import hashlib
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from pipeline.bom import build_bom
 from pipeline.declarations import DatasetSpec
 from pipeline.provenance import git_state, lock_sha256
 from pipeline.resources import MlflowResource, Warehouse
+from pipeline.runner import gate_outcome
 from pipeline.tracking import log_bom, log_model, promote
 from pipeline.training import train
 from pipeline.warehouse import read_table
@@ -54,11 +56,7 @@ def upstream_facts(instance: dg.DagsterInstance, keys: list[str]) -> dict[str, d
             evaluation = record.dagster_event.event_specific_data
             if evaluation.asset_key != materialization.asset_key:
                 continue
-            summary = evaluation.metadata.get("summary") or evaluation.metadata.get(
-                "description")
-            checks.append({"check": evaluation.check_name, "passed": evaluation.passed,
-                           "blocking": evaluation.severity == dg.AssetCheckSeverity.ERROR,
-                           "summary": _plain(summary)})
+            checks.append(asdict(gate_outcome(evaluation)))
         facts[key] = {
             "data_version": tags.get("dagster/data_version"),
             "code_version": tags.get("dagster/code_version"),

@@ -44,7 +44,8 @@ def _quiet_libraries() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def _warn_about_key() -> None:
+def _hmac_key() -> bytes:
+    """The key for ``hash`` columns, from ``GOVERN_HMAC_KEY``; warns on the public dev key."""
     from pipeline.resources import DEV_HMAC_KEY
 
     key = os.environ.get("GOVERN_HMAC_KEY")
@@ -54,11 +55,12 @@ def _warn_about_key() -> None:
     if key == DEV_HMAC_KEY:
         print("warning: GOVERN_HMAC_KEY is the public development key; tokens are not "
               "secret. Set your own key before running on real data.", file=sys.stderr)
+    return key.encode("utf-8")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     _quiet_libraries()
-    _warn_about_key()
+    _hmac_key()  # fail early and warn; the Dagster resource reads it from the environment
     from pipeline.declarations import load_datasets
     from pipeline.definitions import build_definitions
     from pipeline.instance import local_instance
@@ -126,19 +128,19 @@ def _format_summary(summary) -> str:
 
 def cmd_redact(args: argparse.Namespace) -> int:
     _quiet_libraries()
-    _warn_about_key()
+    key = _hmac_key()
     from tqdm import tqdm
 
     from pipeline.declarations import load_datasets
     from pipeline.redact_file import redact_file
-    from pipeline.resources import RedactionResource
+    from pipeline.redaction import configured_spacy_model
 
     root = settings.project_root()
-    model = RedactionResource(hmac_key="unused").resolved_spacy_model()
+    model = configured_spacy_model()
     with tqdm(desc="scanning free text", unit=" texts", file=sys.stderr, mininterval=0.5,
               disable=None) as bar:
         result = redact_file(load_datasets(root), root, args.source, Path(args.input),
-                             Path(args.output), os.environ["GOVERN_HMAC_KEY"].encode(), model,
+                             Path(args.output), key, model,
                              progress=bar.update)
     print(f"{args.output}: {result.rows_written} rows written of {result.rows_in} read; "
           f"{result.rows_quarantined} unreadable lines left out {result.quarantine_reasons}")
@@ -170,13 +172,13 @@ def cmd_policy_check(args: argparse.Namespace) -> int:
 
 def cmd_contract_init(args: argparse.Namespace) -> int:
     _quiet_libraries()
-    _warn_about_key()
+    key = _hmac_key()
     from pipeline.contracts import load_suite, validate
     from pipeline.declarations import load_datasets
     from pipeline.policy import load_policy
     from pipeline.profiling import propose_suite
     from pipeline.redact_file import find_source, load_and_redact
-    from pipeline.resources import RedactionResource
+    from pipeline.redaction import configured_spacy_model
 
     root = settings.project_root()
     datasets = load_datasets(root)
@@ -184,9 +186,9 @@ def cmd_contract_init(args: argparse.Namespace) -> int:
     target = root / "expectations" / f"{args.source}.json"
     if target.exists() and not args.force:
         raise GovernError(f"{target} exists; review it, or pass --force to replace it")
-    model = RedactionResource(hmac_key="unused").resolved_spacy_model()
+    model = configured_spacy_model()
     result, redacted = load_and_redact(datasets, root, args.source, root / spec.path,
-                                       os.environ["GOVERN_HMAC_KEY"].encode(), model)
+                                       key, model)
     suite = propose_suite(args.source, redacted, load_policy(
         root / "policies" / f"{args.source}.yaml"), spec.key)
     target.write_text(json.dumps(suite, indent=2) + "\n", encoding="utf-8")
@@ -201,14 +203,14 @@ def cmd_contract_init(args: argparse.Namespace) -> int:
 
 def cmd_new_dataset(args: argparse.Namespace) -> int:
     _quiet_libraries()
-    _warn_about_key()
-    from pipeline.resources import RedactionResource
+    key = _hmac_key()
+    from pipeline.redaction import configured_spacy_model
     from pipeline.scaffold import scaffold_dataset
 
     root = settings.project_root()
-    model = RedactionResource(hmac_key="unused").resolved_spacy_model()
+    model = configured_spacy_model()
     written = scaffold_dataset(root, args.name, [Path(p) for p in args.source], args.target,
-                               os.environ["GOVERN_HMAC_KEY"].encode(), model)
+                               key, model)
     for path in written:
         print(f"wrote {path.relative_to(root)}")
     print(f"\nnext: govern policy check   (review the flagged columns)\n"
@@ -233,11 +235,11 @@ def cmd_lineage(args: argparse.Namespace) -> int:
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
     _quiet_libraries()
-    _warn_about_key()
+    key = _hmac_key()
     from pipeline.reproduce import reproduce
 
     bom = _bom(args.model)
-    result = reproduce(bom, settings.project_root(), os.environ["GOVERN_HMAC_KEY"].encode())
+    result = reproduce(bom, settings.project_root(), key)
     if args.json:
         print(json.dumps(result.as_dict(), indent=2, default=str))
         return 0 if result.matches else EXIT_BLOCKED

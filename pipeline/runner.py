@@ -75,6 +75,18 @@ def run_dataset(defs: dg.Definitions, dataset: DatasetSpec, instance: dg.Dagster
     return summarize(dataset, result)
 
 
+def gate_outcome(evaluation: dg.AssetCheckEvaluation) -> GateOutcome:
+    """A check's verdict and evidence summary, as recorded in its evaluation event."""
+    summary = evaluation.metadata.get("summary") or evaluation.metadata.get("description")
+    contract = evaluation.metadata.get("contract")
+    return GateOutcome(
+        asset=evaluation.asset_key.to_user_string(), check=evaluation.check_name,
+        passed=evaluation.passed, blocking=evaluation.severity == dg.AssetCheckSeverity.ERROR,
+        summary=str(_metadata_value(summary)) if summary else "",
+        contract=f"expectations/{_metadata_value(contract)}" if contract else None,
+    )
+
+
 def summarize(dataset: DatasetSpec, result: dg.ExecuteInProcessResult) -> RunSummary:
     materialized: dict[str, AssetOutcome] = {}
     gates: list[GateOutcome] = []
@@ -88,17 +100,7 @@ def summarize(dataset: DatasetSpec, result: dg.ExecuteInProcessResult) -> RunSum
             materialized[mat.asset_key.to_user_string()] = AssetOutcome(
                 mat.asset_key.to_user_string(), "materialized", facts)
         elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
-            evaluation = event.event_specific_data
-            summary = evaluation.metadata.get("summary") or evaluation.metadata.get(
-                "description")
-            contract = evaluation.metadata.get("contract")
-            gates.append(GateOutcome(
-                asset=evaluation.asset_key.to_user_string(), check=evaluation.check_name,
-                passed=evaluation.passed,
-                blocking=evaluation.severity == dg.AssetCheckSeverity.ERROR,
-                summary=str(_metadata_value(summary)) if summary else "",
-                contract=f"expectations/{_metadata_value(contract)}" if contract else None,
-            ))
+            gates.append(gate_outcome(event.event_specific_data))
         elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
             failed_steps.add(event.step_key)
             error = event.event_specific_data.error
