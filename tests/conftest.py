@@ -11,9 +11,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from pipeline.sample_data import write_sample
+from pipeline.samples.churn import write_sample
+from tests.helpers import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 TEST_KEY = "test-hmac-key-not-secret"
 
 
@@ -40,8 +40,13 @@ def project(tmp_path: Path, small_sample: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("GOVERN_PROJECT_ROOT", str(root))
     monkeypatch.setenv("GOVERN_HOME", str(home))
     monkeypatch.setenv("GOVERN_HMAC_KEY", TEST_KEY)
-    for name in ("GOVERN_WAREHOUSE", "DAGSTER_HOME", "MLFLOW_TRACKING_URI",
-                 "GOVERN_MLFLOW_ARTIFACTS", "GOVERN_SPACY_MODEL"):
+    for name in (
+        "GOVERN_WAREHOUSE",
+        "DAGSTER_HOME",
+        "MLFLOW_TRACKING_URI",
+        "GOVERN_MLFLOW_ARTIFACTS",
+        "GOVERN_SPACY_MODEL",
+    ):
         monkeypatch.delenv(name, raising=False)
     return root
 
@@ -49,7 +54,7 @@ def project(tmp_path: Path, small_sample: Path, monkeypatch: pytest.MonkeyPatch)
 @pytest.fixture
 def instance(project: Path) -> Iterator[dg.DagsterInstance]:
     """The same persistent (SQLite) instance `govern run` uses, under the test's GOVERN_HOME."""
-    from pipeline.instance import local_instance
+    from pipeline.runs.instance import local_instance
 
     with local_instance() as dagster_instance:
         yield dagster_instance

@@ -1,25 +1,31 @@
-"""Helpers for end-to-end tests: run a dataset in-process and read back what it produced."""
+"""Helpers for the tests: the checkout's root, and running a dataset in-process and reading back
+what it produced."""
 
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 
-from pipeline.declarations import load_datasets
+from pipeline.declarations.dataset import load_datasets
 from pipeline.definitions import build_definitions
-from pipeline.runner import RunSummary, run_dataset
+from pipeline.runs.runner import RunSummary, run_dataset
+
+REPO = Path(__file__).resolve().parent.parent
 
 
-def run_churn(root: Path, instance: dg.DagsterInstance,
-              sources: dict[str, Path] | None = None) -> RunSummary:
+def run_churn(
+    root: Path, instance: dg.DagsterInstance, sources: dict[str, Path] | None = None
+) -> RunSummary:
     dataset = next(d for d in load_datasets(root) if d.name == "churn")
     return run_dataset(build_definitions(root), dataset, instance, sources)
 
 
 def gate(summary: RunSummary, asset: str, check: str):
     matches = [g for g in summary.gates if g.asset == asset and g.check == check]
-    assert matches, f"no result for check {check!r} on {asset!r}; got " \
-                    f"{[(g.asset, g.check) for g in summary.gates]}"
+    assert matches, (
+        f"no result for check {check!r} on {asset!r}; got "
+        f"{[(g.asset, g.check) for g in summary.gates]}"
+    )
     return matches[-1]
 
 
@@ -33,7 +39,9 @@ def table_rows(warehouse: Path, table: str) -> int | None:
         schema, name = table.split(".")
         exists = conn.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND "
-            "table_name = ?", [schema, name]).fetchone()[0]
+            "table_name = ?",
+            [schema, name],
+        ).fetchone()[0]
         if not exists:
             return None
         return conn.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchone()[0]

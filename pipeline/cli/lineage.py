@@ -1,0 +1,64 @@
+"""``govern lineage``, ``reproduce`` and ``report``: a model version traced, rebuilt, audited."""
+
+import argparse
+import json
+from pathlib import Path
+
+from pipeline import settings
+from pipeline.cli.common import EXIT_BLOCKED, Commands, hmac_key, load_bom, quiet_libraries
+
+
+def register(commands: Commands) -> None:
+    lineage = commands.add_parser("lineage", help="which data, cleaned how, produced a model")
+    lineage.add_argument("model", help="MODEL, MODEL@VERSION or MODEL@ALIAS (default champion)")
+    lineage.add_argument("--json", action="store_true")
+    lineage.set_defaults(func=cmd_lineage)
+    again = commands.add_parser(
+        "reproduce", help="rebuild a model version from its BOM in a scratch location and compare"
+    )
+    again.add_argument("model", help="MODEL@VERSION or MODEL@ALIAS")
+    again.add_argument("--json", action="store_true")
+    again.set_defaults(func=cmd_reproduce)
+    report = commands.add_parser("report", help="write an audit report (Markdown and HTML)")
+    report.add_argument("model", help="MODEL@VERSION or MODEL@ALIAS")
+    report.add_argument("--out", help="folder (default $GOVERN_HOME/reports)")
+    report.set_defaults(func=cmd_report)
+
+
+def cmd_lineage(args: argparse.Namespace) -> int:
+    quiet_libraries()
+    from pipeline.lineage.tree import lineage_summary, lineage_tree
+
+    bom = load_bom(args.model)
+    print(json.dumps(lineage_summary(bom), indent=2) if args.json else lineage_tree(bom))
+    return 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    quiet_libraries()
+    key = hmac_key()
+    from pipeline.cli.output import format_reproduction
+    from pipeline.runs.reproduce import reproduce
+
+    bom = load_bom(args.model)
+    result = reproduce(bom, settings.project_root(), key)
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2, default=str))
+    else:
+        print(format_reproduction(result, len(bom["assets"]), len(bom["model"]["metrics"])))
+    return 0 if result.matches else EXIT_BLOCKED
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    quiet_libraries()
+    from pipeline.lineage.report import audit_markdown, markdown_to_html
+
+    bom = load_bom(args.model)
+    out = Path(args.out) if args.out else settings.reports_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"{bom['model']['name']}-v{bom['model']['version']}"
+    markdown = audit_markdown(bom)
+    (out / f"{stem}.md").write_text(markdown, encoding="utf-8")
+    (out / f"{stem}.html").write_text(markdown_to_html(markdown, stem), encoding="utf-8")
+    print(f"{out / stem}.md\n{out / stem}.html")
+    return 0

@@ -1,0 +1,59 @@
+"""``govern run``: materialize every asset of the declared datasets through Dagster."""
+
+import argparse
+import json
+
+from pipeline import settings
+from pipeline.cli.common import EXIT_BLOCKED, Commands, hmac_key, parse_sources, quiet_libraries
+from pipeline.errors import GovernError
+
+
+def register(commands: Commands) -> None:
+    run = commands.add_parser("run", help="materialize every asset of the declared datasets")
+    run.add_argument("--dataset", action="append", default=[], help="only this dataset")
+    run.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="read this file for source NAME instead of the declared one",
+    )
+    run.add_argument("--json", action="store_true", help="print the summary as JSON")
+    run.set_defaults(func=cmd_run)
+
+
+def _selected(datasets: list, names: list[str]) -> list:
+    if not names:
+        return datasets
+    unknown = sorted(set(names) - {d.name for d in datasets})
+    if unknown:
+        raise GovernError(f"unknown dataset(s) {unknown}; declared: {[d.name for d in datasets]}")
+    return [d for d in datasets if d.name in names]
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    quiet_libraries()
+    hmac_key()  # fail early and warn; the Dagster resource reads it from the environment
+    from pipeline.cli.output import format_run_summary
+    from pipeline.declarations.dataset import load_datasets
+    from pipeline.definitions import build_definitions
+    from pipeline.runs.instance import local_instance
+    from pipeline.runs.runner import run_dataset
+
+    root = settings.project_root()
+    datasets = _selected(load_datasets(root), args.dataset)
+    sources = parse_sources(args.source)
+    known_sources = {s for d in datasets for s in d.sources}
+    if unknown := sorted(set(sources) - known_sources):
+        raise GovernError(
+            f"--source names unknown source(s) {unknown}; known: {sorted(known_sources)}"
+        )
+    defs = build_definitions(root)
+    instance = local_instance()
+    summaries = [run_dataset(defs, dataset, instance, sources) for dataset in datasets]
+    if args.json:
+        print(json.dumps([s.as_dict() for s in summaries], indent=2, default=str))
+    else:
+        for summary in summaries:
+            print(format_run_summary(summary))
+    return 0 if all(s.success for s in summaries) else EXIT_BLOCKED

@@ -1,0 +1,105 @@
+"""Validation of a frame against a contract suite, in an ephemeral GX context.
+
+Validation runs on the pandas frame read from DuckDB (GX cannot read DuckDB tables directly),
+in a context with no files and no network; each suite is registered once per process.
+"""
+
+import functools
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from pipeline.contracts.suite import Clause, ContractSuite, gx_suite
+
+_MAX_SAMPLE = 5
+
+
+@dataclass(frozen=True)
+class ClauseResult:
+    clause: Clause
+    success: bool
+    observed_value: Any
+    unexpected_count: int | None
+    unexpected_percent: float | None
+    unexpected_sample: list[Any]
+
+    def summary(self) -> str:
+        if self.success:
+            return f"{self.clause.description}: passed"
+        parts = [f"{self.clause.description}: failed"]
+        if self.unexpected_count is not None:
+            parts.append(f"{self.unexpected_count} unexpected ({self.unexpected_percent:.2f}%)")
+        if self.observed_value is not None:
+            parts.append(f"observed {self.observed_value!r}")
+        return ", ".join(parts)
+
+
+@functools.lru_cache(maxsize=1)
+def _batch_definition():
+    import great_expectations as gx
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = {"globally": False, "metric_calculations": False}
+    source = context.data_sources.add_pandas("governed")
+    asset = source.add_dataframe_asset("frame")
+    return context, asset.add_batch_definition_whole_dataframe("whole")
+
+
+_ADDED_SUITES: dict[str, Any] = {}
+
+
+def _context_suite(suite: ContractSuite):
+    """The suite registered once per process in the ephemeral context."""
+    context, _ = _batch_definition()
+    name = f"{suite.name}-{suite.content_hash[:12]}"
+    if name not in _ADDED_SUITES:
+        built = gx_suite(json.loads(json.dumps(suite.raw)))
+        built.name = name
+        _ADDED_SUITES[name] = context.suites.add(built)
+    return _ADDED_SUITES[name]
+
+
+def _clause_key(expectation_type: str, kwargs: dict[str, Any]) -> str:
+    kwargs = {k: v for k, v in kwargs.items() if k != "batch_id"}
+    return json.dumps([expectation_type, kwargs], sort_keys=True, default=str)
+
+
+def validate(suite: ContractSuite, frame: pd.DataFrame) -> list[ClauseResult]:
+    """Run every clause of the suite on ``frame``; results in the suite's order."""
+    _, batch_definition = _batch_definition()
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+    result = batch.validate(_context_suite(suite), result_format="SUMMARY")
+    by_key: dict[str, list[Any]] = {}
+    for item in result.results:
+        config = item.expectation_config
+        by_key.setdefault(_clause_key(config.type, dict(config.kwargs)), []).append(item)
+    outcomes = []
+    for clause in suite.clauses:
+        item = by_key[_clause_key(clause.expectation_type, clause.config.get("kwargs", {}))].pop(0)
+        details = dict(item.result or {})
+        if item.exception_info and item.exception_info.get("raised_exception"):
+            message = item.exception_info.get("exception_message", "GX raised an exception")
+            details = {"observed_value": f"error: {str(message)[:200]}"}
+        outcomes.append(
+            ClauseResult(
+                clause=clause,
+                success=bool(item.success),
+                observed_value=_plain(details.get("observed_value")),
+                unexpected_count=details.get("unexpected_count"),
+                unexpected_percent=details.get("unexpected_percent"),
+                unexpected_sample=[
+                    _plain(v) for v in (details.get("partial_unexpected_list") or [])[:_MAX_SAMPLE]
+                ],
+            )
+        )
+    return outcomes
+
+
+def _plain(value: Any) -> Any:
+    """JSON-friendly form of a GX observed value (numpy scalars, NaN, timestamps)."""
+    try:
+        return json.loads(json.dumps(value, default=str, allow_nan=False))
+    except ValueError:
+        return None if value != value else str(value)  # NaN

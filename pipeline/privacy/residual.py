@@ -1,0 +1,226 @@
+"""The residual-PII gate: verify redacted output before anything downstream may read it.
+
+Two checks, neither of them the redactor's own detectors:
+- the verifier (``pipeline.privacy.verifier``, vanilla Presidio on whole cells) re-reads the
+  text cells of every column for the policy's gate entities; what it flags is redacted before
+  publishing, and the gate blocks when the upper confidence bound of the flagged share exceeds
+  the policy's ``residual.max_residual_rate``;
+- every raw value of a PII column is looked for verbatim in the output; any survivor blocks.
+
+The report holds counts, rates and names, never a value.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from pipeline.privacy.entities import NER_ENTITIES
+from pipeline.privacy.policy import ColumnRule, KeepRule, PiiPolicy, ScanRule
+from pipeline.privacy.redactor import Redactor
+from pipeline.privacy.spans import Hit, replace_hits
+from pipeline.privacy.transforms import as_text
+from pipeline.privacy.verifier import (
+    VERIFIER_NAME,
+    ResidualVerifier,
+    choose_sample,
+    sample_size,
+    upper_bound,
+)
+
+
+@dataclass
+class ColumnResidual:
+    """One column's verification: distinct cells, how many were read, how many flagged."""
+
+    cells: int
+    scanned: int
+    flagged: int
+    entities: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class ResidualReport:
+    """What verification of redacted output found: counts, rates and verdicts, no values."""
+
+    verifier: str
+    budget: float
+    confidence: float
+    columns: dict[str, ColumnResidual] = field(default_factory=dict)
+    surviving_raw_values: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def enabled(self) -> bool:
+        return self.verifier != "off"
+
+    @property
+    def findings(self) -> dict[str, dict[str, int]]:
+        """Flagged spans per column and entity."""
+        return {name: c.entities for name, c in self.columns.items() if c.entities}
+
+    @property
+    def cells_scanned(self) -> int:
+        return sum(c.scanned for c in self.columns.values())
+
+    @property
+    def cells_flagged(self) -> int:
+        return sum(c.flagged for c in self.columns.values())
+
+    @property
+    def residual_rate(self) -> float:
+        return self.cells_flagged / self.cells_scanned if self.cells_scanned else 0.0
+
+    @property
+    def upper_bound(self) -> float:
+        population = sum(c.cells for c in self.columns.values())
+        return upper_bound(self.cells_flagged, self.cells_scanned, population, self.confidence)
+
+    @property
+    def within_budget(self) -> bool:
+        return not self.enabled or self.upper_bound <= self.budget
+
+    @property
+    def passed(self) -> bool:
+        return self.within_budget and not self.surviving_raw_values
+
+    def describe(self) -> str:
+        parts = [self._rate_text()]
+        parts += [
+            f"{entity} x{n} in {column}"
+            for column, ents in self.findings.items()
+            for entity, n in ents.items()
+        ]
+        parts += [
+            f"{n} raw value(s) of a PII column in {column}"
+            for column, n in self.surviving_raw_values.items()
+        ]
+        return "; ".join(parts)
+
+    def _rate_text(self) -> str:
+        if not self.enabled:
+            return "verifier off by policy: residual rate not measured"
+        verdict = "within" if self.within_budget else "exceeds"
+        flagged = (
+            "redacted before publishing"
+            if self.within_budget and self.cells_flagged
+            else "none published"
+        )
+        return (
+            f"verifier flagged {self.cells_flagged} of {self.cells_scanned} text cells read "
+            f"({flagged}); residual rate {self.residual_rate:.4f}, "
+            f"{self.confidence:.0%} upper bound {self.upper_bound:.4f} {verdict} the budget "
+            f"{self.budget}"
+        )
+
+    def as_metadata(self) -> dict[str, Any]:
+        """The facts for Dagster metadata and the BOM."""
+        return {
+            "verifier": self.verifier,
+            "max_residual_rate": self.budget,
+            "confidence": self.confidence,
+            "cells_scanned": self.cells_scanned,
+            "cells_flagged": self.cells_flagged,
+            "residual_rate": round(self.residual_rate, 6),
+            "residual_rate_upper_bound": round(self.upper_bound, 6) if self.enabled else None,
+            "columns": {
+                name: {"cells": c.cells, "scanned": c.scanned, "flagged": c.flagged}
+                for name, c in self.columns.items()
+            },
+            "findings": self.findings,
+            "surviving_raw_values": self.surviving_raw_values,
+        }
+
+
+def residual_scan(
+    redactor: Redactor, raw: pd.DataFrame, redacted: pd.DataFrame
+) -> tuple[ResidualReport, pd.DataFrame]:
+    """Verify redacted output: the report, and the output with every flagged span redacted.
+
+    Hashed columns hold tokens and are only checked for raw values; a column's
+    ``allow_entities`` (a city is a LOCATION) are accepted.
+    """
+    policy = redactor.policy
+    settings = policy.residual
+    report = ResidualReport(settings.verifier, settings.max_residual_rate, settings.confidence)
+    cleaned = redacted
+    if report.enabled:
+        verifier = ResidualVerifier(
+            redactor.spacy_model,
+            policy.language,
+            policy.gate_score_threshold,
+            tuple(redactor.recognizers),
+        )
+        verifier_name = f"{VERIFIER_NAME}, spaCy {redactor.spacy_model}"
+        report.verifier = verifier_name
+        cleaned = _verify_columns(verifier, policy, redacted, report)
+    _find_raw_values(policy, raw, cleaned, report)
+    return report, cleaned
+
+
+def _verify_columns(
+    verifier: ResidualVerifier, policy: PiiPolicy, redacted: pd.DataFrame, report: ResidualReport
+) -> pd.DataFrame:
+    settings = policy.residual
+    size = settings.sample_cells or sample_size(settings.max_residual_rate, settings.confidence)
+    out = {}
+    for name in redacted.columns:
+        rule = policy.columns[name]
+        series = redacted[name]
+        out[name] = series
+        entities = _entities_to_verify(policy, rule)
+        if not entities or series.dtype != object:
+            continue
+        texts = sorted({str(t) for t in series.dropna().unique() if str(t).strip()})
+        chosen = [texts[i] for i in choose_sample(texts, size)]
+        flagged = {
+            text: hits
+            for text, hits in zip(chosen, verifier.flag(chosen, entities), strict=True)
+            if hits
+        }
+        report.columns[name] = ColumnResidual(
+            len(texts), len(chosen), len(flagged), _entity_counts(flagged.values())
+        )
+        if flagged:
+            fixes = {text: replace_hits(text, hits) for text, hits in flagged.items()}
+            out[name] = series.map(lambda v, f=fixes: f.get(v, v) if isinstance(v, str) else v)
+    return pd.DataFrame(out, index=redacted.index)
+
+
+def _entities_to_verify(policy: PiiPolicy, rule: ColumnRule) -> list[str]:
+    """Free text is verified for every gate entity; a kept column for the pattern entities
+    only (an e-mail or card in a shifted field), since NER on codes and categories is noise;
+    hashed, masked and generalized columns hold the policy's own output, checked for raw
+    values instead."""
+    entities = [e for e in policy.gate_entities if e not in rule.allow_entities]
+    if isinstance(rule, ScanRule):
+        return entities
+    if isinstance(rule, KeepRule):
+        return [e for e in entities if e not in NER_ENTITIES]
+    return []
+
+
+def _entity_counts(flagged: Iterable[list[Hit]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for hits in flagged:
+        for hit in hits:
+            counts[hit.entity] = counts.get(hit.entity, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def _find_raw_values(
+    policy: PiiPolicy, raw: pd.DataFrame, redacted: pd.DataFrame, report: ResidualReport
+) -> None:
+    protected = {
+        as_text(v)
+        for name, rule in policy.columns.items()
+        if rule.entity and not isinstance(rule, KeepRule) and name in raw.columns
+        for v in raw[name].dropna().unique()
+        if len(as_text(v)) >= 4
+    }
+    for name in redacted.columns:
+        if redacted[name].dtype != object:
+            continue
+        survivors = int(redacted[name].dropna().map(as_text).isin(protected).sum())
+        if survivors:
+            report.surviving_raw_values[name] = survivors

@@ -1,0 +1,92 @@
+"""Span arithmetic for detections: hits, overlaps, replacement tags, masked-text offsets.
+
+A hit is an entity found at ``[start, end)`` of one text. Redacted text carries ``<ENTITY>``
+tags; a text can be shown to NER with its pattern hits already masked as tags, and offsets found
+in the masked text are mapped back to the original.
+"""
+
+import bisect
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pipeline.privacy.entities import PRIORITY
+
+TAG = re.compile(r"<[A-Z][A-Z0-9_]*>")
+
+
+@dataclass(frozen=True)
+class Hit:
+    start: int
+    end: int
+    entity: str
+    score: float
+
+
+# A masked text's pieces: (start in the masked text, start in the original, length).
+Segments = list[tuple[int, int, int]]
+
+
+def tag_spans(text: str) -> list[tuple[int, int]]:
+    return [tag.span() for tag in TAG.finditer(text)]
+
+
+def in_tag(tags: list[tuple[int, int]], start: int, end: int) -> bool:
+    """Whether [start, end) touches one of the replacement tags (such as <PHONE_NUMBER>)."""
+    return any(start < tag_end and end > tag_start for tag_start, tag_end in tags)
+
+
+def outside_tags(text: str, hits: list[Hit]) -> list[Hit]:
+    """The hits that are not just an earlier replacement tag (text already redacted once)."""
+    return [h for h in hits if not TAG.fullmatch(text[h.start : h.end].strip())]
+
+
+def resolve_hits(hits: list[Hit]) -> list[Hit]:
+    """Non-overlapping hits: the longer wins, then the stronger entity, then the higher score."""
+    ordered = sorted(
+        hits, key=lambda h: (-(h.end - h.start), -PRIORITY.get(h.entity, 0), -h.score, h.start)
+    )
+    kept: list[Hit] = []
+    for hit in ordered:
+        if all(hit.end <= k.start or hit.start >= k.end for k in kept):
+            kept.append(hit)
+    return sorted(kept, key=lambda h: h.start)
+
+
+def mask_hits(text: str, hits: list[Hit]) -> tuple[str, Segments]:
+    """``text`` with hits replaced by tags, and the segments that map offsets back."""
+    pieces, segments, last, masked_length = [], [], 0, 0
+    for hit in hits:
+        plain = text[last : hit.start]
+        segments.append((masked_length, last, len(plain)))
+        tag = f"<{hit.entity}>"
+        pieces += [plain, tag]
+        masked_length += len(plain) + len(tag)
+        last = hit.end
+    segments.append((masked_length, last, len(text) - last))
+    pieces.append(text[last:])
+    return "".join(pieces), segments
+
+
+def unmask(segments: Segments, masked_position: int) -> int:
+    """Original offset of a masked-text position that lies outside every tag."""
+    index = bisect.bisect_right([s[0] for s in segments], masked_position) - 1
+    masked_start, original_start, _ = segments[max(index, 0)]
+    return original_start + (masked_position - masked_start)
+
+
+def unmask_span(segments: Segments, start: int, end: int) -> tuple[int, int]:
+    """Original ``[start, end)`` of a masked-text span that lies outside every tag."""
+    return unmask(segments, start), unmask(segments, end - 1) + 1
+
+
+def replace_hits(text: str, hits: Sequence[Hit]) -> str:
+    """Presidio's ``replace`` operator: each hit becomes its ``<ENTITY>`` tag."""
+    pieces, last = [], 0
+    for hit in sorted(hits, key=lambda h: h.start):
+        if hit.start < last:
+            continue
+        pieces += [text[last : hit.start], f"<{hit.entity}>"]
+        last = hit.end
+    pieces.append(text[last:])
+    return "".join(pieces)

@@ -1,0 +1,137 @@
+"""Run a dataset's job through Dagster and summarize it: rows per asset, every gate, the model.
+
+The run is recorded in the Dagster instance (so the UI shows it), and its summary is read back
+from the run's own events; it holds counts, gate verdicts and names, never a data value.
+"""
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from assets.evidence import GateOutcome, gate_outcome, metadata_value
+from pipeline.declarations.dataset import DatasetSpec
+from pipeline.naming import job_name, raw_asset, source_assets
+
+_SUMMARY_KEYS = (
+    "dagster/row_count",
+    "rows_in",
+    "rows_loaded",
+    "rows_rejected",
+    "source_sha256",
+    "registered_model",
+    "registered_version",
+    "mlflow_run_id",
+)
+
+
+@dataclass
+class AssetOutcome:
+    asset: str
+    status: str  # materialized | failed | not run
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunSummary:
+    dataset: str
+    run_id: str
+    success: bool
+    assets: list[AssetOutcome]
+    gates: list[GateOutcome]
+    failures: list[str]
+    model: dict[str, Any] = field(default_factory=dict)
+
+    def blocked_gates(self) -> list[GateOutcome]:
+        return [g for g in self.gates if g.blocking and not g.passed]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def source_overrides(dataset: DatasetSpec, paths: dict[str, Path]) -> dict[str, Any]:
+    """Run config pointing ``raw_<source>`` at another file."""
+    ops = {
+        raw_asset(source): {"config": {"path": str(Path(path).resolve())}}
+        for source, path in paths.items()
+        if source in dataset.sources
+    }
+    return {"ops": ops} if ops else {}
+
+
+def run_dataset(
+    defs: dg.Definitions,
+    dataset: DatasetSpec,
+    instance: dg.DagsterInstance,
+    paths: dict[str, Path] | None = None,
+    quiet: bool = True,
+    extra_config: dict[str, Any] | None = None,
+) -> RunSummary:
+    job = defs.resolve_job_def(job_name(dataset.name))
+    run_config: dict[str, Any] = source_overrides(dataset, paths or {})
+    for section, values in (extra_config or {}).items():
+        run_config.setdefault(section, {}).update(values)
+    if quiet:
+        run_config["loggers"] = {"console": {"config": {"log_level": "WARNING"}}}
+    result = job.execute_in_process(instance=instance, run_config=run_config, raise_on_error=False)
+    return summarize(dataset, result)
+
+
+def summarize(dataset: DatasetSpec, result: dg.ExecuteInProcessResult) -> RunSummary:
+    materialized: dict[str, AssetOutcome] = {}
+    gates: list[GateOutcome] = []
+    failures: list[str] = []
+    failed_steps: set[str] = set()
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            mat = event.event_specific_data.materialization
+            facts = {
+                k: metadata_value(v)
+                for k, v in mat.metadata.items()
+                if k in _SUMMARY_KEYS or k.startswith("metric/")
+            }
+            materialized[mat.asset_key.to_user_string()] = AssetOutcome(
+                mat.asset_key.to_user_string(), "materialized", facts
+            )
+        elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            gates.append(gate_outcome(event.event_specific_data))
+        elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            failed_steps.add(event.step_key)
+            error = event.event_specific_data.error
+            message = error.message.strip() if error else "failed"
+            failures.append(_failure_text(event.step_key, message))
+    assets = []
+    for key in _asset_order(dataset):
+        if key in materialized:
+            assets.append(materialized[key])
+        else:
+            assets.append(AssetOutcome(key, "failed" if key in failed_steps else "not run"))
+    model = {}
+    model_outcome = materialized.get(dataset.model.name)
+    if model_outcome:
+        model = {
+            "name": model_outcome.facts.get("registered_model"),
+            "version": model_outcome.facts.get("registered_version"),
+            "mlflow_run_id": model_outcome.facts.get("mlflow_run_id"),
+            "metrics": {
+                k.removeprefix("metric/"): v
+                for k, v in model_outcome.facts.items()
+                if k.startswith("metric/")
+            },
+        }
+    return RunSummary(dataset.name, result.run_id, result.success, assets, gates, failures, model)
+
+
+def _failure_text(step_key: str, message: str) -> str:
+    # Dagster prefixes user failures with the exception's class path; keep the sentence.
+    for prefix in (
+        "dagster._core.definitions.events.Failure: ",
+        "dagster._core.errors.DagsterExecutionStepExecutionError: ",
+    ):
+        message = message.removeprefix(prefix)
+    return f"{step_key}: {message.splitlines()[0] if message else 'failed'}"
+
+
+def _asset_order(dataset: DatasetSpec) -> list[str]:
+    return [*source_assets(list(dataset.sources)), dataset.features.name, dataset.model.name]

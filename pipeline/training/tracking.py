@@ -1,0 +1,170 @@
+"""MLflow: log a trained model with the facts that tie it back to the Dagster graph.
+
+The run gets params, metrics, a signature, a redacted input example and tags naming the Dagster
+run and every upstream asset's data version; ``log_input`` records the training table with a
+digest equal to its Dagster data version. The model is registered only when every gate passed.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+import sklearn
+import skops.io
+from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
+
+from pipeline.errors import GovernError
+from pipeline.training.model import TrainingResult
+
+
+@dataclass(frozen=True)
+class TrackedModel:
+    run_id: str
+    experiment_id: str
+    model_uri: str
+    registered_name: str | None
+    version: str | None
+
+
+def ensure_experiment(name: str, artifact_root: str) -> str:
+    """The experiment's id; created with artifacts under the run-time folder, not the CWD."""
+    client = MlflowClient()
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    return client.create_experiment(name, artifact_location=f"{artifact_root.rstrip('/')}/{name}")
+
+
+def _requirements() -> list[str]:
+    # Given explicitly: inferring them costs seconds and can reach for the network.
+    return [
+        f"scikit-learn=={sklearn.__version__}",
+        f"pandas=={pd.__version__}",
+        f"numpy=={np.__version__}",
+        f"mlflow=={mlflow.__version__}",
+    ]
+
+
+def version_tags(facts: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """MLflow tags with each upstream asset's data and code version."""
+    tags = {}
+    for key, fact in facts.items():
+        tags[version_tag(key, "data")] = fact.get("data_version") or "none"
+        tags[version_tag(key, "code")] = fact.get("code_version") or "none"
+    return tags
+
+
+def version_tag(asset: str, kind: str) -> str:
+    """``dagster.asset.<asset>.data_version`` or ``...code_version``."""
+    return f"dagster.asset.{asset}.{kind}_version"
+
+
+def model_tags(
+    *,
+    dagster_run: dict[str, str],
+    model: str,
+    dataset: str,
+    gate_passed: bool,
+    code: dict[str, str],
+    declaration_hashes: dict[str, str],
+    versions: dict[str, str],
+) -> dict[str, str]:
+    """The MLflow run's tags: Dagster run, gate verdict, code, declarations, data versions."""
+    return {
+        "dagster.run_id": dagster_run["run_id"],
+        "dagster.job": dagster_run["job"],
+        "dagster.asset": model,
+        "govern.dataset": dataset,
+        "govern.gate.evaluation": "passed" if gate_passed else "blocked",
+        **{f"govern.{k}": v for k, v in code.items()},
+        **declaration_hashes,
+        **versions,
+    }
+
+
+def log_model(
+    *,
+    tracking_uri: str,
+    artifact_root: str,
+    experiment: str,
+    model_name: str,
+    result: TrainingResult,
+    training_frame: pd.DataFrame,
+    training_dataset_name: str,
+    training_digest: str,
+    params: dict[str, Any],
+    tags: dict[str, str],
+    register: bool,
+) -> TrackedModel:
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+    experiment_id = ensure_experiment(experiment, artifact_root)
+    with mlflow.start_run(experiment_id=experiment_id, tags=tags) as run:
+        mlflow.log_params({k: _param(v) for k, v in params.items()})
+        mlflow.log_metrics(result.metrics)
+        dataset = mlflow.data.from_pandas(
+            training_frame, name=training_dataset_name, digest=training_digest
+        )
+        mlflow.log_input(dataset, context="training")
+        signature = infer_signature(
+            result.input_example, result.model.predict_proba(result.input_example)[:, 1]
+        )
+        info = mlflow.sklearn.log_model(
+            result.model,
+            name="model",
+            signature=signature,
+            input_example=result.input_example,
+            pip_requirements=_requirements(),
+            skops_trusted_types=_own_types(result.model),
+            registered_model_name=model_name if register else None,
+        )
+    version = info.registered_model_version
+    return TrackedModel(
+        run.info.run_id,
+        experiment_id,
+        info.model_uri,
+        model_name if register else None,
+        str(version) if version is not None else None,
+    )
+
+
+def _own_types(model: Any) -> list[str]:
+    """The types skops asks to trust for a model this process trained itself.
+
+    MLflow stores scikit-learn models with skops (no pickle); loading needs the list of
+    non-default types, which are safe here because we built the object, not a stranger.
+    """
+    return skops.io.get_untrusted_types(data=skops.io.dumps(model))
+
+
+def _param(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 500 else text[:497] + "..."
+
+
+def log_bom(tracking_uri: str, run_id: str, bom: dict[str, Any]) -> None:
+    """The training bill of materials, as the run's ``bom.json`` artifact."""
+    MlflowClient(tracking_uri).log_dict(run_id, bom, "bom.json")
+
+
+def load_bom(tracking_uri: str, reference: str) -> dict[str, Any]:
+    """The BOM of ``MODEL[@VERSION|@ALIAS]`` (no suffix: the champion)."""
+    name, _, selector = reference.partition("@")
+    selector = selector or "champion"
+    client = MlflowClient(tracking_uri, registry_uri=tracking_uri)
+    mlflow.set_tracking_uri(tracking_uri)
+    try:
+        version = (
+            client.get_model_version(name, selector)
+            if selector.isdigit()
+            else client.get_model_version_by_alias(name, selector)
+        )
+        return mlflow.artifacts.load_dict(f"runs:/{version.run_id}/bom.json")
+    except mlflow.exceptions.MlflowException as exc:
+        raise GovernError(
+            f"{reference}: no such model version or alias in {tracking_uri} "
+            f"({str(exc).splitlines()[0][:160]})"
+        ) from None

@@ -1,0 +1,107 @@
+"""Lineage an auditor can use: BOM, lineage, reproduce, report, promotion and staleness."""
+
+import json
+import subprocess
+
+import dagster as dg
+import pytest
+from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
+from dagster._core.loader import LoadingContextForTest
+
+from pipeline.cli.app import main
+from pipeline.declarations.dataset import load_datasets
+from pipeline.definitions import build_definitions
+from pipeline.runs.runner import run_dataset
+from tests.helpers import mlflow_client, run_churn
+
+pytestmark = pytest.mark.e2e
+
+
+def cli_json(capsys, *args: str) -> dict:
+    capsys.readouterr()
+    assert main([*args, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_lineage_gives_sha256sum_of_each_source_and_reproduce_matches(
+    project, instance, capsys, tmp_path
+):
+    # given a run that registered the first version as champion
+    assert run_churn(project, instance).success
+    # when the champion's lineage is asked for
+    lineage = cli_json(capsys, "lineage", "churn_model@champion")
+    # then each source's sha256 is exactly what sha256sum prints
+    for source, facts in lineage["sources"].items():
+        printed = subprocess.run(
+            ["sha256sum", str(project / facts["path"])], check=True, capture_output=True, text=True
+        ).stdout.split()[0]
+        assert facts["sha256"] == printed, source
+    assert lineage["model"]["alias"] == "champion"
+    assert lineage["redaction"]["customers"]["policy_sha256"], "the policy hash is recorded"
+    assert all(c["passed"] for c in lineage["contracts"]["redacted_customers"])
+    # and the BOM is an artifact of the model's MLflow run
+    client = mlflow_client()
+    run_id = client.get_model_version("churn_model", "1").run_id
+    assert "bom.json" in [a.path for a in client.list_artifacts(run_id)]
+    # and rebuilding it in scratch reproduces every data version and metric
+    capsys.readouterr()
+    assert main(["reproduce", "churn_model@1"]) == 0
+    assert "churn_model v1: MATCH" in capsys.readouterr().out
+    # and the audit report is written as Markdown and HTML
+    assert main(["report", "churn_model@1", "--out", str(tmp_path / "reports")]) == 0
+    markdown = (tmp_path / "reports" / "churn_model-v1.md").read_text()
+    html = (tmp_path / "reports" / "churn_model-v1.html").read_text()
+    assert lineage["sources"]["customers"]["sha256"] in markdown and "<table>" in html
+
+
+def test_a_policy_edit_marks_downstream_stale_and_shows_in_the_new_lineage(
+    project, instance, edit_file, capsys
+):
+    # given a first run, then one policy line changed
+    assert run_churn(project, instance).success
+    first = cli_json(capsys, "lineage", "churn_model@1")
+    edit_file(project / "policies/customers.yaml", "keep_chars: 2", "keep_chars: 3")
+    # when Dagster looks at the graph before the rerun, the policy's asset and everything
+    # downstream of it is stale
+    graph = build_definitions(project).get_repository_def().asset_graph
+    resolver = CachingStaleStatusResolver(instance, graph, LoadingContextForTest(instance))
+    for key in ("redacted_customers", "customer_features", "churn_model"):
+        assert resolver.get_status(dg.AssetKey(key)) == StaleStatus.STALE, key
+    assert resolver.get_status(dg.AssetKey("raw_customers")) == StaleStatus.FRESH
+    # and after the rerun, the new model's lineage shows the new policy hash
+    assert run_churn(project, instance).success
+    second = cli_json(capsys, "lineage", "churn_model@2")
+    old, new = (x["redaction"]["customers"]["policy_sha256"] for x in (first, second))
+    assert old != new, "the policy hash must change with the policy"
+    # and reproducing the first version names the policy as what changed
+    capsys.readouterr()
+    assert main(["reproduce", "churn_model@1"]) == 1
+    out = capsys.readouterr().out
+    assert "MISMATCH" in out and "policy policies/customers.yaml" in out, out
+    assert "data version of redacted_customers" in out, out
+
+
+def test_champion_moves_only_to_a_model_at_least_as_good(project, instance):
+    dataset = next(d for d in load_datasets(project) if d.name == "churn")
+    defs = build_definitions(project)
+    client = mlflow_client()
+    # given a first version, then an identical second one: it ties, and takes the title
+    first = run_dataset(defs, dataset, instance)
+    second = run_dataset(defs, dataset, instance)
+    assert first.success and second.success, first.failures + second.failures
+    assert second.model["version"] == "2", second.model
+    champion = client.get_model_version_by_alias("churn_model", "champion")
+    assert str(champion.version) == "2", (
+        first.model["metrics"],
+        second.model["metrics"],
+        client.get_model_version("churn_model", "2").tags,
+    )
+    # when a third is trained with a crippled estimator that still passes the floor
+    weak = {"ops": {"churn_model": {"config": {"params": {"max_iter": 2, "max_depth": 1}}}}}
+    summary = run_dataset(defs, dataset, instance, extra_config=weak)
+    # then it is registered as challenger, the champion stays, and the reason is recorded
+    assert summary.success, summary.failures
+    assert str(client.get_model_version_by_alias("churn_model", "champion").version) == "2"
+    third = client.get_model_version_by_alias("churn_model", "challenger")
+    assert str(third.version) == "3" and third.tags["govern.promotion.decision"] == "challenger"
+    assert "< champion v2" in third.tags["govern.promotion.reason"], third.tags

@@ -1,0 +1,146 @@
+"""End to end: real Dagster runs of the churn dataset, every gate passing and blocking.
+
+Each test runs the whole job in-process on a small generated sample, into its own DuckDB file,
+Dagster instance and MLflow store under ``tmp_path``.
+"""
+
+import dagster as dg
+import duckdb
+import pytest
+
+from pipeline import settings
+from tests.helpers import gate, mlflow_client, run_churn, status, table_rows, with_negative_amount
+
+pytestmark = pytest.mark.e2e
+ASSETS = [
+    "raw_customers",
+    "raw_transactions",
+    "redacted_customers",
+    "redacted_transactions",
+    "customer_features",
+    "churn_model",
+]
+
+
+def test_full_graph_materializes_every_asset_and_registers_the_model(project, instance):
+    # given the template's declarations and a small dirty sample
+    # when the churn job runs through Dagster
+    summary = run_churn(project, instance)
+    # then every asset is materialized and every gate passed
+    assert summary.success, summary.failures
+    assert [a.status for a in summary.assets] == ["materialized"] * len(ASSETS), summary.assets
+    assert not summary.blocked_gates(), summary.blocked_gates()
+    assert {g.check for g in summary.gates} >= {
+        "ingest_contract",
+        "residual_pii",
+        "evaluation_gate",
+    }
+    raw = next(a for a in summary.assets if a.asset == "raw_customers").facts
+    assert raw["rows_rejected"] > 0, "the sample is dirty: some lines must be quarantined"
+    assert raw["rows_in"] == raw["rows_loaded"] + raw["rows_rejected"]
+    # and the model is registered in MLflow, its run tagged with the Dagster lineage
+    assert summary.model["version"] == "1", summary.model
+    client = mlflow_client()
+    version = client.get_model_version("churn_model", "1")
+    run = client.get_run(version.run_id)
+    assert run.data.tags["dagster.run_id"] == summary.run_id
+    features_version = instance.get_latest_materialization_event(
+        dg.AssetKey("customer_features")
+    ).asset_materialization.tags["dagster/data_version"]
+    assert run.data.tags["dagster.asset.customer_features.data_version"] == features_version
+    assert run.inputs.dataset_inputs[0].dataset.digest == features_version, (
+        "log_input's digest must equal the feature table's Dagster data version"
+    )
+    for key in ASSETS[:-1]:
+        assert run.data.tags[f"dagster.asset.{key}.data_version"] != "none", key
+    assert run.data.tags["govern.policy.customers.sha256"]
+    assert run.data.metrics["roc_auc"] >= 0.65
+    # and materializations carry row counts and schemas for the UI
+    event = instance.get_latest_materialization_event(dg.AssetKey("redacted_customers"))
+    metadata = event.asset_materialization.metadata
+    assert metadata["dagster/row_count"].value == table_rows(
+        settings.warehouse_path(), "redacted.customers"
+    )
+    schema = metadata["dagster/column_schema"].value
+    assert {c.name for c in schema.columns} >= {"customer_id", "support_notes"}
+    assert "full_name" not in {c.name for c in schema.columns}, "dropped columns are gone"
+
+
+def test_ingest_gate_blocks_a_file_with_too_many_bad_lines(project, instance, tmp_path):
+    # given a customers file where most lines have the wrong number of fields
+    good = (project / "data/raw/customers.csv").read_text().splitlines()
+    bad = tmp_path / "customers_broken.csv"
+    bad.write_text(
+        "\n".join([good[0]] + [line + ",oops" for line in good[1:200]] + good[200:]) + "\n"
+    )
+    # when the job runs on it
+    summary = run_churn(project, instance, {"customers": bad})
+    # then the ingest contract blocks, naming why, and nothing downstream runs
+    assert not summary.success
+    verdict = gate(summary, "raw_customers", "ingest_contract")
+    assert not verdict.passed and "above the contract's limit" in verdict.summary, verdict
+    assert status(summary, "raw_customers") == "failed"
+    assert status(summary, "redacted_customers") == "not run"
+    assert status(summary, "churn_model") == "not run"
+    assert table_rows(settings.warehouse_path(), "raw.customers") is None, (
+        "a table that failed its gate must not be published"
+    )
+    assert any("ingest_contract" in f and "raw_customers" in f for f in summary.failures)
+
+
+def test_residual_pii_gate_blocks_a_leaky_policy_and_keeps_the_old_table(
+    project, instance, edit_file
+):
+    # given a first good run, then a policy edit that keeps email addresses
+    assert run_churn(project, instance).success
+    before = table_rows(settings.warehouse_path(), "redacted.customers")
+    edit_file(
+        project / "policies/customers.yaml",
+        "email:          {action: drop, entity: EMAIL_ADDRESS}",
+        "email:          {action: keep}",
+    )
+    # when the job runs again
+    summary = run_churn(project, instance)
+    # then the residual-PII gate blocks, naming the column and entity, never a value
+    verdict = gate(summary, "redacted_customers", "residual_pii")
+    assert not verdict.passed and "EMAIL_ADDRESS" in verdict.summary, verdict
+    assert "@" not in verdict.summary, "the gate's evidence must not hold a raw value"
+    assert status(summary, "redacted_customers") == "failed"
+    assert status(summary, "customer_features") == "not run"
+    # and readers still see the previously published table, without an email column
+    with duckdb.connect(str(settings.warehouse_path()), read_only=True) as conn:
+        columns = [r[0] for r in conn.execute("DESCRIBE redacted.customers").fetchall()]
+    assert (
+        "email" not in columns
+        and table_rows(settings.warehouse_path(), "redacted.customers") == before
+    )
+
+
+def test_contract_blocks_a_wrong_value_and_stops_training(project, instance, tmp_path):
+    # given a transactions file with one negative amount
+    bad = with_negative_amount(project, tmp_path / "transactions_negative.csv", line=5)
+    # when the job runs on it
+    summary = run_churn(project, instance, {"transactions": bad})
+    # then the clause that failed is named, and no model is trained
+    verdict = gate(summary, "redacted_transactions", "column_values_to_be_between__amount")
+    assert not verdict.passed and "1 unexpected" in verdict.summary, verdict
+    assert status(summary, "customer_features") == "not run"
+    assert status(summary, "churn_model") == "not run"
+    assert any("column_values_to_be_between__amount" in f for f in summary.failures)
+
+
+def test_evaluation_gate_blocks_a_weak_model_from_the_registry(project, instance, edit_file):
+    # given a declaration demanding an AUC no churn model reaches
+    edit_file(project / "datasets/churn.yaml", "min_metric: 0.65", "min_metric: 0.99")
+    # when the job runs
+    summary = run_churn(project, instance)
+    # then the model gate blocks and no version is registered
+    verdict = gate(summary, "churn_model", "evaluation_gate")
+    assert not verdict.passed and "< 0.99" in verdict.summary, verdict
+    assert status(summary, "churn_model") == "failed"
+    client = mlflow_client()
+    assert not client.search_model_versions("name='churn_model'"), "nothing registered"
+    runs = client.search_runs([client.get_experiment_by_name("governed-pipeline").experiment_id])
+    assert runs and runs[0].data.tags["govern.gate.evaluation"] == "blocked", (
+        "the blocked attempt is still logged, for the audit trail"
+    )

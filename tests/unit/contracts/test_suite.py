@@ -1,0 +1,68 @@
+"""Contracts: GX 1.x suites load, name their checks, validate a frame, and reject bad suites."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipeline.contracts.suite import load_suite
+from pipeline.contracts.validation import validate
+from pipeline.errors import DeclarationError
+from tests.helpers import REPO
+
+
+def write_suite(tmp_path: Path, expectations: list[dict]) -> Path:
+    path = tmp_path / "orders.json"
+    path.write_text(json.dumps({"name": "orders", "expectations": expectations}))
+    return path
+
+
+SUITE = [
+    {
+        "type": "expect_column_values_to_not_be_null",
+        "kwargs": {"column": "id"},
+        "meta": {"severity": "critical"},
+    },
+    {
+        "type": "expect_column_values_to_be_between",
+        "kwargs": {"column": "amount", "min_value": 0, "max_value": 100},
+        "meta": {"severity": "warning"},
+    },
+]
+
+
+def test_suite_becomes_named_clauses_with_severity(tmp_path: Path):
+    suite = load_suite(write_suite(tmp_path, SUITE))
+    assert [(c.check_name, c.blocking) for c in suite.clauses] == [
+        ("column_values_to_not_be_null__id", True),
+        ("column_values_to_be_between__amount", False),
+    ]
+    assert len(suite.content_hash) == 64
+
+
+def test_validate_reports_each_clause_with_evidence(tmp_path: Path):
+    suite = load_suite(write_suite(tmp_path, SUITE))
+    good = validate(suite, pd.DataFrame({"id": [1, 2], "amount": [5.0, 7.0]}))
+    assert all(r.success for r in good), [r.summary() for r in good]
+    bad = validate(suite, pd.DataFrame({"id": [1, None, 3], "amount": [5.0, 700.0, 1.0]}))
+    assert [r.success for r in bad] == [False, False]
+    assert bad[1].unexpected_count == 1 and bad[1].unexpected_sample == [700.0], bad[1]
+    assert "1 unexpected" in bad[0].summary(), bad[0].summary()
+
+
+def test_suite_naming_a_missing_column_is_a_load_error(tmp_path: Path):
+    suite = load_suite(write_suite(tmp_path, SUITE))
+    with pytest.raises(DeclarationError, match=r"columns \['amount'\] that asset 'orders'"):
+        suite.check_columns(["id", "total"], "orders")
+
+
+def test_malformed_suite_fails_with_file_and_reason(tmp_path: Path):
+    path = write_suite(tmp_path, [{"type": "expect_nothing_in_particular", "kwargs": {}}])
+    with pytest.raises(DeclarationError, match="not a valid GX 1.x expectation suite"):
+        load_suite(path)
+
+
+def test_shipped_suites_load():
+    for path in sorted((REPO / "expectations").glob("*.json")):
+        assert load_suite(path).clauses, path
