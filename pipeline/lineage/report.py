@@ -3,7 +3,7 @@
 import html
 from typing import Any
 
-from pipeline.lineage.tree import lineage_tree
+from pipeline.lineage.tree import lineage_tree, residual_line
 
 
 def audit_markdown(bom: dict[str, Any]) -> str:
@@ -48,6 +48,8 @@ def audit_markdown(bom: dict[str, Any]) -> str:
             f"spaCy model `{red['spacy_model']}`; HMAC key fingerprint "
             f"`{red['hmac_key_fingerprint']}`; entities redacted in free text: "
             f"{red['entities_redacted']}.",
+            "",
+            f"Residual PII: {residual_line(red.get('residual_pii'))}.",
             "",
             "| column | action | entity | values changed | entities found |",
             "|---|---|---|---|---|",

@@ -52,6 +52,7 @@ def lineage_tree(bom: dict[str, Any]) -> str:
             f"[{_checks_line(bom['contracts'].get(redacted_key, []))}]"
         )
         lines.append(f"   {pad}   entities redacted {red['entities_redacted']}")
+        lines.append(f"   {pad}   residual PII: {residual_line(red.get('residual_pii'))}")
         raw = bom["assets"].get(raw_key, {})
         src = bom["sources"][source]
         lines.append(
@@ -94,3 +95,17 @@ def lineage_summary(bom: dict[str, Any]) -> dict[str, Any]:
         "code": bom["code"],
         "dagster": bom["dagster"],
     }
+
+
+def residual_line(residual: dict | None) -> str:
+    """The verifier's verdict as recorded: rate, bound and budget, or that it was off."""
+    if not residual:
+        return "not recorded"
+    if residual.get("residual_rate_upper_bound") is None:
+        return f"verifier {residual.get('verifier')}: not measured"
+    return (
+        f"{residual['cells_flagged']} of {residual['cells_scanned']} cells flagged by "
+        f"{residual['verifier']}; rate {residual['residual_rate']}, "
+        f"{residual['confidence']:.0%} upper bound {residual['residual_rate_upper_bound']} "
+        f"(budget {residual['max_residual_rate']})"
+    )

@@ -38,6 +38,11 @@ def test_lineage_gives_sha256sum_of_each_source_and_reproduce_matches(
         assert facts["sha256"] == printed, source
     assert lineage["model"]["alias"] == "champion"
     assert lineage["redaction"]["customers"]["policy_sha256"], "the policy hash is recorded"
+    residual = lineage["redaction"]["customers"]["residual_pii"]
+    assert residual["verifier"].startswith("presidio-analyzer"), "the verifier is named"
+    assert residual["cells_scanned"] > 0, "the verifier read the redacted text"
+    bound = residual["residual_rate_upper_bound"]
+    assert 0 <= bound <= residual["max_residual_rate"], "the bound is recorded within budget"
     assert all(c["passed"] for c in lineage["contracts"]["redacted_customers"])
     # and the BOM is an artifact of the model's MLflow run
     client = mlflow_client()
