@@ -116,7 +116,9 @@ class Split:
     template_parity: int  # presidio-evaluator template lines (0-based) with this index % 2
 
 
-SPLITS = {"tune": Split(seed=101, template_parity=0), "heldout": Split(seed=202, template_parity=1)}
+# The held-out seed was 202 until its aggregate table was seen during tuning; 303 draws fresh
+# values for the same (odd) template lines. Draw a new seed whenever the held-out split is seen.
+SPLITS = {"tune": Split(seed=101, template_parity=0), "heldout": Split(seed=303, template_parity=1)}
 
 
 @dataclass(frozen=True)

@@ -111,11 +111,15 @@ def cued_names(sentence: str) -> list[tuple[int, int]]:
     return found
 
 
-def ner_entity(label: str, sentence: str, start: int, end: int) -> str | None:
-    """The Presidio entity for a spaCy span, reading a cued, name-shaped ORG/GPE as PERSON."""
+def ner_entity(
+    label: str, sentence: str, start: int, end: int, scanned: Collection[str] = ()
+) -> str | None:
+    """The Presidio entity for a spaCy span, reading a cued, name-shaped ORG/GPE as PERSON
+    unless its own entity is ``scanned`` ("moved from Germany" stays a LOCATION)."""
     span = sentence[start:end]
     if (
         label in _REINTERPRETED
+        and SPACY_TO_ENTITY.get(label) not in scanned
         and _NAME_SHAPED.match(span)
         and span[0].isupper()
         and not (span.isupper() and " " not in span)
@@ -187,14 +191,35 @@ def every_occurrence(text: str, hits: list[Hit], allow: Collection[str] = ()) ->
                 entity_of.setdefault(needle.lower(), hit)
     if not entity_of:
         return hits
-    pattern = "|".join(re.escape(n) for n in sorted(entity_of, key=len, reverse=True))
     tags = tag_spans(text)
     found = []
-    for match in re.finditer(rf"(?<![\w'-])(?:{pattern})(?![\w'-])", text, re.IGNORECASE):
-        source = entity_of.get(match.group(0).lower())
-        if source and not in_tag(tags, match.start(), match.end()):
-            found.append(Hit(match.start(), match.end(), source.entity, source.score))
+    for start, end, source in _occurrences(text, entity_of):
+        if not in_tag(tags, start, end):
+            found.append(Hit(start, end, source.entity, source.score))
     return hits + found
+
+
+def _inside_word(char: str) -> bool:
+    return char.isalnum() or char in "_'-"
+
+
+def _occurrences(text: str, needles: dict[str, Hit]) -> Iterable[tuple[int, int, Hit]]:
+    """Whole-word, case-insensitive occurrences of each (lower-case) needle in ``text``."""
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a character changed length when lowered: use a regex
+        for needle, source in needles.items():
+            for m in re.finditer(rf"(?<![\w'-]){re.escape(needle)}(?![\w'-])", text, re.I):
+                yield m.start(), m.end(), source
+        return
+    for needle, source in needles.items():
+        start = lowered.find(needle)
+        while start != -1:
+            end = start + len(needle)
+            before = lowered[start - 1] if start else " "
+            after = lowered[end] if end < len(lowered) else " "
+            if not _inside_word(before) and not _inside_word(after):
+                yield start, end, source
+            start = lowered.find(needle, start + 1)
 
 
 # --- Names that the layout of a text introduces ---------------------------------------------
@@ -224,9 +249,12 @@ _FIELD = re.compile(
     r"(?:[ \t]*[:=|][ \t]*|\t+)(?P<value>[^\n]+?)[ \t]*$",
     re.MULTILINE,
 )
+# A letter's closing: a short line ending in a comma ("Best regards,"), the "--" that opens a
+# signature, or a short line after a blank line ("\n\nMit freundlichen Grüßen"); the next line
+# is then the sender's name.
 _SIGNATURE = re.compile(
-    rf"^[ \t]*(?:{_ANY_WORD}(?:[ ]{_ANY_WORD}){{0,2}},|--)[ \t]*\n"
-    rf"[ \t]*(?P<name>{_VALUE})[ \t]*$",
+    rf"(?:^[ \t]*{_ANY_WORD}(?:[ ]{_ANY_WORD}){{0,2}},|^--|\n[ \t]*\n[ \t]*{_ANY_WORD}"
+    rf"(?:[ ]{_ANY_WORD}){{0,3}})[ \t]*\n[ \t]*(?P<name>{_VALUE})[ \t]*$",
     re.MULTILINE,
 )
 
@@ -306,12 +334,10 @@ def _signature_names(text: str) -> Iterable[tuple[int, int]]:
 
 def laid_out_names(text: str) -> list[tuple[int, int]]:
     """Names that a form field, a chat speaker label or a letter's closing introduces."""
-    return [
-        *_field_names(text),
-        *_form_names(text),
-        *_speaker_names(text),
-        *_signature_names(text),
-    ]
+    found = list(_field_names(text)) if "name" in text.lower() else []
+    if "\n" in text:
+        found += [*_form_names(text), *_speaker_names(text), *_signature_names(text)]
+    return found
 
 
 _CAPITALIZED_RUN = rf"(?-i:[A-Z]){_PART}(?:[ ](?-i:[A-Z]){_PART}){{0,2}}"

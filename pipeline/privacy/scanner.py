@@ -81,6 +81,28 @@ _PROGRESS_EVERY = 1000
 Progress = Callable[[int], None] | None
 
 
+_PHONE_CONTEXT = re.compile(
+    r"(?i:\b(?:phone|tel|telephone|call|callback|mobile|cell|fax|reach|contact|whatsapp|m)\b)"
+    r"[^\n\x00]{0,24}$"
+)
+
+
+def _phone_context(text: str, start: int) -> bool:
+    """Whether a phone context word stands shortly before ``start``, on the same line."""
+    return bool(_PHONE_CONTEXT.search(text, max(0, start - 30), start))
+
+
+def _phone_shaped(candidate: str) -> bool:
+    digits = sum(ch.isdigit() for ch in _EXTENSION.sub("", candidate))
+    stripped = candidate.strip()
+    return (
+        8 <= digits <= 15
+        and not _DATE_SHAPE.match(stripped)
+        and not _DATE_START.match(stripped)
+        and not _SSN_SHAPE.match(stripped)
+    )
+
+
 def _card_spans(text: str) -> list[tuple[int, int]]:
     """Luhn-valid runs of 13 to 19 digits, in order."""
     return [m.span() for m in _CARD_CANDIDATE.finditer(text) if _luhn_valid(m.group(0))]
@@ -202,7 +224,9 @@ class ColumnScanner:
         if "PERSON" in self.entities:
             for index, text in enumerate(texts):
                 column.hits[index] += [
-                    Hit(start, end, "PERSON", 0.7) for start, end in laid_out_names(text)
+                    Hit(start, end, "PERSON", 0.7)
+                    for start, end in laid_out_names(text)
+                    if text[start:end].lower() not in column.allow
                 ]
         column.hits = [resolve_hits(h) for h in column.hits]
         if not self.ner_entities:
@@ -217,11 +241,23 @@ class ColumnScanner:
 
     def _find_patterns(self, column: _Column) -> None:
         """Presidio's recognizers, phones and titled names: one pass over the joined column."""
+        # IBANs are written in lower case too ("my iban is gb97lvxg..."); Presidio's pattern
+        # wants capitals, so its recognizer also reads the column in upper case.
+        upper = column.joined.upper()
         for recognizer in self.recognizers:
-            for result in recognizer.analyze(column.joined, recognizer.supported_entities, None):
-                self._place(
-                    column, result.start, result.end, result.entity_type, result.score, recognizer
-                )
+            texts = [column.joined]
+            if "IBAN_CODE" in recognizer.supported_entities and len(upper) == len(column.joined):
+                texts.append(upper)
+            for text in texts:
+                for result in recognizer.analyze(text, recognizer.supported_entities, None):
+                    self._place(
+                        column,
+                        result.start,
+                        result.end,
+                        result.entity_type,
+                        result.score,
+                        recognizer,
+                    )
         self._find_own_patterns(column)
         if "PERSON" in self.entities:
             for match in HONORIFIC_NAME.finditer(column.joined):
@@ -239,14 +275,21 @@ class ColumnScanner:
             for start, end, score in street_addresses(column.joined):
                 self._place(column, start, end, "STREET_ADDRESS", score)
         if "PHONE_NUMBER" in self.entities:
-            card_starts = [start for start, _ in cards]
-            for match in _PHONE_CANDIDATE.finditer(column.joined):
-                # A card number is never also a phone number.
-                index = bisect.bisect_left(card_starts, match.end()) - 1
-                if index >= 0 and cards[index][1] > match.start():
-                    continue
-                if self._is_phone(match.group(0)):
-                    self._place(column, match.start(), match.end(), "PHONE_NUMBER", 0.75)
+            self._find_phones(column, cards)
+
+    def _find_phones(self, column: _Column, cards: list[tuple[int, int]]) -> None:
+        """Phone candidates valid in a region's plan, or phone-shaped and said to be phones."""
+        card_starts = [start for start, _ in cards]
+        for match in _PHONE_CANDIDATE.finditer(column.joined):
+            # A card number is never also a phone number.
+            index = bisect.bisect_left(card_starts, match.end()) - 1
+            if index >= 0 and cards[index][1] > match.start():
+                continue
+            if self._is_phone(match.group(0)):
+                self._place(column, match.start(), match.end(), "PHONE_NUMBER", 0.75)
+            elif _phone_context(column.joined, match.start()) and _phone_shaped(match.group(0)):
+                # A number no region's plan knows, but said to be a phone ("Tel: ...").
+                self._place(column, match.start(), match.end(), "PHONE_NUMBER", 0.5)
 
     def _place(
         self,
@@ -300,14 +343,15 @@ class ColumnScanner:
             where = sentences[sentence]
             tags = tag_spans(sentence)
             for start, end, label in ents:
-                entity = ner_entity(label, sentence, start, end)
+                entity = ner_entity(label, sentence, start, end, self.ner_entities)
                 if entity in self.ner_entities and _keep_entity(
                     sentence, tags, start, end, entity, column.allow
                 ):
                     where.add(column, start, end, entity, 0.85)
             if "PERSON" in self.ner_entities:
                 for start, end in cued_names(title_case_shouting(sentence)):
-                    where.add(column, start, end, "PERSON", 0.6)
+                    if sentence[start:end].lower() not in column.allow:
+                        where.add(column, start, end, "PERSON", 0.6)
             if progress and done % _PROGRESS_EVERY == 0:
                 progress(_PROGRESS_EVERY)
         if progress:
@@ -370,16 +414,17 @@ _PO_BOX = re.compile(
     r"(?<!\w)(?i:p\.?[ ]?o\.?[ ]?box|post(?:al)?[ ]?(?:office[ ]?)?box)[ \t]*\d{1,6}(?!\w)"
 )
 _POSTCODE = (
-    r"(?:\d{5}-\d{4}|\d{4}-\d{3}|\d{2}-\d{3}|\d{3}[ ]\d{2}|\d{4,6}|[A-Z]{1,2}\d[A-Z\d]?[ ]?\d[A-Z]{2}"
-    r"|[A-Z]\d[A-Z][ ]?\d[A-Z]\d|\d{4}[ ]?[A-Z]{2}|[A-Z]{1,2}-\d{4,5})(?!\w)"
+    r"(?:\d{5}-\d{4}|\d{4}-\d{3}|\d{2}-\d{3}|\d{3}[ ]\d{2}|\d{4,6}"
+    r"|[A-Z]{1,2}\d[A-Z\d]?[ ]?\d[A-Z]{2}|[A-Z]\d[A-Z][ ]?\d[A-Z]\d|\d{4}[ ]?[A-Z]{2}"
+    r"|[A-Z]{1,2}-\d{4,5})(?!\w)"
 )
 _CITY = rf"{_WORD}(?:[ \t]+{_WORD}){{0,2}}"
 # What may follow a street line: a unit, or a city line with a postcode, or (on a new line) a
 # line that is only a place name.
 _FOLLOW = re.compile(
-    rf"(?:\.?[ \t]*,[ \t]*|\.?[ \t]*\n[ \t]*|[ \t]+)(?:(?P<unit>{_UNIT.pattern})"
-    rf"|(?P<city>{_CITY}),?[ \t]+(?:[A-Z]{{2}}[ \t]+)?{_POSTCODE}"
-    rf"|{_POSTCODE}[ \t]+(?P<city2>{_CITY}))"
+    rf"(?:\.?[ \t]*,[ \t]*|\.?[ \t]*\n[ \t]*|[ \t]+)(?P<unit>{_UNIT.pattern})"
+    rf"|(?:\.?[ \t]*,[ \t]*|\.?[ \t]*\n[ \t]*)(?:(?P<city>{_CITY}),?[ \t]+(?:[A-Z]{{2}}[ \t]+)?"
+    rf"{_POSTCODE}|{_POSTCODE}[ \t]+(?P<city2>{_CITY}))(?![\w-])"
 )
 _CITY_LINE = re.compile(rf"[ \t]*,?[ \t]*\n[ \t]*(?P<city>{_CITY})[ \t]*(?=\n|$|\x00)")
 # Street-type words: after the name in English ("Baker Street"), before it in French, Spanish,
@@ -408,8 +453,8 @@ _TYPE_SUFFIX = re.compile(
 # them so ("Váradi utca", "Pavlou str").
 _LOWER_TYPES = _TYPE_BEFORE | {"str", "u", "utca", "út", "fasor", "tér", "körút", "sor"}
 _PARTICLES = frozenset((
-    "de", "du", "des", "la", "le", "les", "del", "della", "di", "da", "do", "dos", "das", "van",
-    "von", "der", "den", "y",
+    "am", "an", "im", "de", "du", "des", "la", "le", "les", "del", "della", "di", "da", "do",
+    "dos", "das", "van", "von", "der", "den", "y",
 ))  # fmt: skip
 _ADDRESS_CONTEXT = (
     "address", "addr", "live", "living", "reside", "located", "ship", "deliver", "send", "sent",
@@ -464,8 +509,8 @@ def _follow(text: str, end: int) -> int:
         if not match:
             break
         city = match.groupdict().get("city") or match.groupdict().get("city2")
-        if city and not (_capitalized(city) and _street_run(city.split(), from_left=True)):
-            break
+        if city and _street_run(city.split(), from_left=True) != city.split():
+            break  # a place name is capitalized words (and particles: "Völs am Schlern")
         end = match.end()
     return end
 

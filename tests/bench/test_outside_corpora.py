@@ -155,3 +155,15 @@ def test_detection_overlap_recall_and_precision() -> None:
 def test_labels_must_hold_their_values() -> None:
     with pytest.raises(ValueError):
         LabelledText("abc", (LabelledSpan(0, 2, "PERSON", "xy"),), "test")
+
+
+def test_the_benchmark_runs_both_redactors_on_a_few_tune_texts() -> None:
+    """The wiring of bench/outside.py against the pipeline's current Redactor and gate."""
+    from bench.outside import format_outside, run_outside
+
+    results = run_outside("tune", 6)
+    assert [r.name for r in results] == ["presidio-evaluator", "messages"]
+    for result in results:
+        assert set(result.redaction) == {"ours", "vanilla"}
+        assert result.verifier.leaking + result.verifier.clean == 6
+    assert "all (micro)" in format_outside(results, "tune")
