@@ -19,19 +19,17 @@ from pathlib import Path
 
 from pipeline.samples.common import (
     REFERENCE_DATE,
+    Dirt,
+    TableShape,
     ascii_fold,
-    blank_cells,
     card_renderings,
-    duplicate_rows,
+    dirty_csv,
     format_date,
-    insert_malformed,
     luhn_check_digit,
-    pad_cells,
     pick,
     poisson,
     random_ordinal,
     stream_rng,
-    to_csv,
     weighted,
     write_csv_files,
 )
@@ -79,10 +77,8 @@ TRANSACTION_NUMERIC = frozenset({"transaction_id", "customer_id", "amount"})
 CUSTOMER_PROTECTED = frozenset({"customer_id", "churned"})
 TRANSACTION_PROTECTED = frozenset({"transaction_id", "customer_id"})
 
-MISSING_RATE = 0.02
-WHITESPACE_RATE = 0.03
-DUPLICATE_RATE = 0.01
-MALFORMED_RATE = 0.003
+# Whitespace targets are drawn among all text cells; a blanked one that is hit stays empty.
+DIRT = Dirt(missing=0.02, whitespace=0.03, duplicate=0.01, malformed=0.003, pad_filled_only=False)
 ALL_CAPS_RATE = 0.03
 # Below this size dirt is purely proportional (it may round to nothing); at or above it every
 # kind of dirt appears at least once so tests can rely on it.
@@ -646,19 +642,22 @@ TRANSACTION_MALFORMED_KINDS = (
 )
 
 
-def _dirty(
-    rng: random.Random,
-    rows: list[list[str]],
-    columns: tuple[str, ...],
-    protected: frozenset[str],
-    numeric: frozenset[str],
-    guaranteed: bool,
-) -> list[list[str]]:
-    """Apply missing values, whitespace and duplicates (malformed lines come afterwards)."""
-    blank_cells(rng, rows, columns, protected, MISSING_RATE, guaranteed)
-    # Whitespace targets are drawn among all text cells; a blanked one that is hit stays empty.
-    pad_cells(rng, rows, columns, numeric, WHITESPACE_RATE, guaranteed, filled_only=False)
-    return duplicate_rows(rng, rows, DUPLICATE_RATE, guaranteed)
+CUSTOMERS = TableShape(
+    CUSTOMER_COLUMNS,
+    CUSTOMER_PROTECTED,
+    CUSTOMER_NUMERIC,
+    CUSTOMER_MALFORMED_KINDS,
+    FIRST_CUSTOMER_ID,
+    _malformed_customer,
+)
+TRANSACTIONS = TableShape(
+    TRANSACTION_COLUMNS,
+    TRANSACTION_PROTECTED,
+    TRANSACTION_NUMERIC,
+    TRANSACTION_MALFORMED_KINDS,
+    FIRST_TRANSACTION_ID,
+    _malformed_transaction,
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -675,44 +674,13 @@ def generate(customers: int, seed: int = DEFAULT_SEED) -> dict[str, str]:
     transaction_rows = _transaction_rows(seed, clean)
     guaranteed = customers >= DIRT_GUARANTEE_MIN_CUSTOMERS
 
-    dirt = stream_rng(seed, "customer-dirt")
-    dirty_customers = _dirty(
-        dirt, customer_rows, CUSTOMER_COLUMNS, CUSTOMER_PROTECTED, CUSTOMER_NUMERIC, guaranteed
-    )
-    dirty_customers = insert_malformed(
-        dirt,
-        dirty_customers,
-        customers,
-        CUSTOMER_MALFORMED_KINDS,
-        FIRST_CUSTOMER_ID + customers,
-        MALFORMED_RATE,
-        guaranteed,
-        _malformed_customer,
-    )
-
-    dirt = stream_rng(seed, "transaction-dirt")
-    n_transactions = len(transaction_rows)
-    dirty_transactions = _dirty(
-        dirt,
-        transaction_rows,
-        TRANSACTION_COLUMNS,
-        TRANSACTION_PROTECTED,
-        TRANSACTION_NUMERIC,
-        guaranteed,
-    )
-    dirty_transactions = insert_malformed(
-        dirt,
-        dirty_transactions,
-        n_transactions,
-        TRANSACTION_MALFORMED_KINDS,
-        FIRST_TRANSACTION_ID + n_transactions,
-        MALFORMED_RATE,
-        guaranteed,
-        _malformed_transaction,
-    )
     return {
-        "customers": to_csv(CUSTOMER_COLUMNS, dirty_customers),
-        "transactions": to_csv(TRANSACTION_COLUMNS, dirty_transactions),
+        "customers": dirty_csv(
+            stream_rng(seed, "customer-dirt"), customer_rows, CUSTOMERS, DIRT, guaranteed
+        ),
+        "transactions": dirty_csv(
+            stream_rng(seed, "transaction-dirt"), transaction_rows, TRANSACTIONS, DIRT, guaranteed
+        ),
     }
 
 

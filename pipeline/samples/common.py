@@ -21,6 +21,7 @@ import math
 import random
 import unicodedata
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TypeVar
@@ -250,6 +251,63 @@ def insert_malformed(
         broken = mangle(rng, template, kinds[index % len(kinds)], first_free_id + index)
         out.insert(rng.randrange(len(out) + 1), broken)
     return out
+
+
+@dataclass(frozen=True)
+class Dirt:
+    """How dirty a generator's exports are: shares of cells, rows and malformed lines.
+
+    ``pad_filled_only`` picks how whitespace targets are drawn (see ``pad_cells``); each
+    generator keeps the draw its committed sample was made with."""
+
+    missing: float
+    whitespace: float
+    duplicate: float
+    malformed: float
+    pad_filled_only: bool
+
+
+@dataclass(frozen=True)
+class TableShape:
+    """What the dirt step must know of one exported table."""
+
+    columns: tuple[str, ...]
+    protected: frozenset[str]  # never blanked: ids and labels stay usable
+    numeric: frozenset[str]  # never padded with whitespace
+    malformed_kinds: tuple[str, ...]
+    first_id: int  # malformed lines take fresh ids after the clean ones
+    mangle: Mangle
+
+
+def dirty_csv(
+    rng: random.Random, rows: list[list[str]], table: TableShape, dirt: Dirt, guaranteed: bool
+) -> str:
+    """Blanks, whitespace, duplicates, then malformed lines, in that order; the table as CSV.
+
+    ``rows`` (the clean rows, one per id) are modified in place."""
+    clean_count = len(rows)
+    blank_cells(rng, rows, table.columns, table.protected, dirt.missing, guaranteed)
+    pad_cells(
+        rng,
+        rows,
+        table.columns,
+        table.numeric,
+        dirt.whitespace,
+        guaranteed,
+        filled_only=dirt.pad_filled_only,
+    )
+    rows = duplicate_rows(rng, rows, dirt.duplicate, guaranteed)
+    rows = insert_malformed(
+        rng,
+        rows,
+        clean_count,
+        table.malformed_kinds,
+        table.first_id + clean_count,
+        dirt.malformed,
+        guaranteed,
+        table.mangle,
+    )
+    return to_csv(table.columns, rows)
 
 
 # --------------------------------------------------------------------------------------------

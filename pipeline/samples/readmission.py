@@ -26,16 +26,14 @@ from pathlib import Path
 
 from pipeline.samples.common import (
     REFERENCE_DATE,
-    blank_cells,
+    Dirt,
+    TableShape,
     date_renderings,
-    duplicate_rows,
+    dirty_csv,
     format_date,
-    insert_malformed,
-    pad_cells,
     pick,
     poisson,
     stream_rng,
-    to_csv,
     weighted,
     write_csv_files,
 )
@@ -90,10 +88,8 @@ ENCOUNTER_NUMERIC = frozenset(
     }
 )
 
-MISSING_RATE = 0.015
-WHITESPACE_RATE = 0.02
-DUPLICATE_RATE = 0.01
-MALFORMED_RATE = 0.003
+# Whitespace targets are drawn among the non-empty text cells only, so the share is exact.
+DIRT = Dirt(missing=0.015, whitespace=0.02, duplicate=0.01, malformed=0.003, pad_filled_only=True)
 ALL_CAPS_RATE = 0.03
 EMPTY_NOTES_RATE = 0.15
 # (format name, weight) for every date cell: mostly ISO, some European dotted dates.
@@ -745,19 +741,22 @@ ENCOUNTER_MALFORMED_KINDS = (
 )
 
 
-def _dirty(
-    rng: random.Random,
-    rows: list[list[str]],
-    columns: tuple[str, ...],
-    protected: frozenset[str],
-    numeric: frozenset[str],
-    guaranteed: bool,
-) -> list[list[str]]:
-    """Apply missing values, whitespace and duplicates (malformed lines come afterwards)."""
-    blank_cells(rng, rows, columns, protected, MISSING_RATE, guaranteed)
-    # Whitespace targets are drawn among the non-empty text cells only, so the share is exact.
-    pad_cells(rng, rows, columns, numeric, WHITESPACE_RATE, guaranteed, filled_only=True)
-    return duplicate_rows(rng, rows, DUPLICATE_RATE, guaranteed)
+PATIENTS = TableShape(
+    PATIENT_COLUMNS,
+    PATIENT_PROTECTED,
+    PATIENT_NUMERIC,
+    PATIENT_MALFORMED_KINDS,
+    FIRST_PATIENT_ID,
+    _malformed_patient,
+)
+ENCOUNTERS = TableShape(
+    ENCOUNTER_COLUMNS,
+    ENCOUNTER_PROTECTED,
+    ENCOUNTER_NUMERIC,
+    ENCOUNTER_MALFORMED_KINDS,
+    FIRST_ENCOUNTER_ID,
+    _malformed_encounter,
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -775,39 +774,13 @@ def generate(patients: int, seed: int = DEFAULT_SEED) -> dict[str, str]:
     encounter_rows = _encounter_rows(seed, encounters)
     guaranteed = patients >= DIRT_GUARANTEE_MIN_PATIENTS
 
-    dirt = stream_rng(seed, "health-patient-dirt")
-    dirty_patients = _dirty(
-        dirt, patient_rows, PATIENT_COLUMNS, PATIENT_PROTECTED, PATIENT_NUMERIC, guaranteed
-    )
-    dirty_patients = insert_malformed(
-        dirt,
-        dirty_patients,
-        patients,
-        PATIENT_MALFORMED_KINDS,
-        FIRST_PATIENT_ID + patients,
-        MALFORMED_RATE,
-        guaranteed,
-        _malformed_patient,
-    )
-
-    dirt = stream_rng(seed, "health-encounter-dirt")
-    n_encounters = len(encounter_rows)
-    dirty_encounters = _dirty(
-        dirt, encounter_rows, ENCOUNTER_COLUMNS, ENCOUNTER_PROTECTED, ENCOUNTER_NUMERIC, guaranteed
-    )
-    dirty_encounters = insert_malformed(
-        dirt,
-        dirty_encounters,
-        n_encounters,
-        ENCOUNTER_MALFORMED_KINDS,
-        FIRST_ENCOUNTER_ID + n_encounters,
-        MALFORMED_RATE,
-        guaranteed,
-        _malformed_encounter,
-    )
     return {
-        "patients": to_csv(PATIENT_COLUMNS, dirty_patients),
-        "encounters": to_csv(ENCOUNTER_COLUMNS, dirty_encounters),
+        "patients": dirty_csv(
+            stream_rng(seed, "health-patient-dirt"), patient_rows, PATIENTS, DIRT, guaranteed
+        ),
+        "encounters": dirty_csv(
+            stream_rng(seed, "health-encounter-dirt"), encounter_rows, ENCOUNTERS, DIRT, guaranteed
+        ),
     }
 
 
