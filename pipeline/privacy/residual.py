@@ -22,7 +22,6 @@ from pipeline.privacy.redactor import Redactor
 from pipeline.privacy.spans import Hit, replace_hits
 from pipeline.privacy.transforms import as_text
 from pipeline.privacy.verifier import (
-    VERIFIER_NAME,
     ResidualVerifier,
     choose_sample,
     sample_size,
@@ -137,22 +136,23 @@ def residual_scan(
 ) -> tuple[ResidualReport, pd.DataFrame]:
     """Verify redacted output: the report, and the output with every flagged span redacted.
 
-    Hashed columns hold tokens and are only checked for raw values; a column's
-    ``allow_entities`` (a city is a LOCATION) are accepted.
+    Which columns are read for which entities: see ``_entities_to_verify``; a column's
+    ``allow_entities`` (a city is a LOCATION) are accepted. Every column is then checked for
+    surviving raw values.
     """
     policy = redactor.policy
     settings = policy.residual
-    report = ResidualReport(settings.verifier, settings.max_residual_rate, settings.confidence)
     cleaned = redacted
-    if report.enabled:
+    if settings.verifier == "off":
+        report = ResidualReport("off", settings.max_residual_rate, settings.confidence)
+    else:
         verifier = ResidualVerifier(
             redactor.spacy_model,
             policy.language,
             policy.gate_score_threshold,
             tuple(redactor.recognizers),
         )
-        verifier_name = f"{VERIFIER_NAME}, spaCy {redactor.spacy_model}"
-        report.verifier = verifier_name
+        report = ResidualReport(verifier.name, settings.max_residual_rate, settings.confidence)
         cleaned = _verify_columns(verifier, policy, redacted, report)
     _find_raw_values(policy, raw, cleaned, report)
     return report, cleaned

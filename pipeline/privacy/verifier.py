@@ -82,6 +82,11 @@ class ResidualVerifier:
     threshold: float = 0.5
     recognizers: tuple[PatternRecognizer, ...] = ()
 
+    @property
+    def name(self) -> str:
+        """How the verifier is named in check metadata, the run summary and the BOM."""
+        return f"{VERIFIER_NAME}, spaCy {self.spacy_model}"
+
     def flag(self, texts: Sequence[str], entities: Iterable[str]) -> list[list[Hit]]:
         """Per text, the spans of ``entities`` the verifier finds outside replacement tags."""
         wanted = sorted(set(entities))
