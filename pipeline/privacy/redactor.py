@@ -228,8 +228,8 @@ class Redactor:
         """Scan the redacted texts once more and redact what appears only now.
 
         Replacing an entity changes its neighbours' context, and NER can then see a name it
-        missed; the residual gate scans the output the same way, so this pass is what lets a
-        good policy pass it. Texts repeat heavily once redacted, so it costs little.
+        missed. Texts repeat heavily once redacted, so it costs little. (The residual gate
+        does not re-run this scanner: it verifies with its own method, ``verifier.py``.)
         """
         texts = sorted({t for t in out if isinstance(t, str) and t.strip()})
         again = dict(

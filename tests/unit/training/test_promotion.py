@@ -12,15 +12,6 @@ from pipeline.training.promotion import decide, promote
 MODEL = "churn_model"
 
 
-@pytest.fixture(scope="module")
-def empty_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated, empty MLflow SQLite store, created once: each test gets a copy of it."""
-    path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
-    uri = f"sqlite:///{path}"
-    MlflowClient(uri, registry_uri=uri).search_experiments()
-    return path
-
-
 @pytest.fixture
 def store(tmp_path: Path, empty_store: Path) -> tuple[str, MlflowClient]:
     """This test's own store: tracking and registry on the same URI, both given explicitly."""

@@ -58,15 +58,6 @@ def result(frame: pd.DataFrame) -> TrainingResult:
     return train(frame, SPEC, {}, seed=1, test_size=0.25)
 
 
-@pytest.fixture(scope="module")
-def empty_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated, empty MLflow SQLite store, created once: each test gets a copy of it."""
-    path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
-    uri = f"sqlite:///{path}"
-    MlflowClient(uri, registry_uri=uri).search_experiments()
-    return path
-
-
 @pytest.fixture
 def store(tmp_path: Path, empty_store: Path):
     """This test's store (tracking URI, artifact root), and MLflow's process-wide URIs restored.
