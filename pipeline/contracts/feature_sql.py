@@ -20,6 +20,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, SqlglotError
 
 from pipeline.errors import DeclarationError
+from pipeline.storage.warehouse import PLACEHOLDER
 
 # Functions that read files or URLs (DuckDB core and common extensions); prefixes and suffixes
 # catch the families (read_json_auto, parquet_metadata, sqlite_scan, postgres_attach...).
@@ -40,7 +41,6 @@ FILE_FUNCTION_SUFFIXES = ("_scan", "_attach", "_query", "_execute")
 SQL_STRING_FUNCTIONS = frozenset({"query", "query_table", "json_execute_serialized_sql"})
 # Table functions that generate rows from their arguments alone.
 ROW_GENERATORS = frozenset({"range", "generate_series", "unnest"})
-PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 PATH_CHARS = re.compile(r"[/\\.:~]")
 
 

@@ -16,6 +16,8 @@ import pandas as pd
 from pipeline.storage.sql import qualified
 
 SCHEMAS = ("raw", "quarantine", "redacted", "features", "staging")
+# ``{source}`` in a dataset's feature SQL: the source's published redacted table.
+PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 
 
 def ensure_schemas(conn: duckdb.DuckDBPyConnection) -> None:
@@ -72,4 +74,4 @@ def frame_fingerprint(frame: pd.DataFrame) -> str:
 def render_feature_sql(sql: str, sources: Iterable[str]) -> str:
     """A dataset's feature SQL with each ``{source}`` replaced by its published redacted table."""
     tables = {source: qualified("redacted", source) for source in sources}
-    return re.sub(r"\{([a-z][a-z0-9_]*)\}", lambda m: tables.get(m.group(1), m.group(0)), sql)
+    return PLACEHOLDER.sub(lambda m: tables.get(m.group(1), m.group(0)), sql)
