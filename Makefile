@@ -6,8 +6,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CODE := pipeline assets tests bench
-# uv if it is on PATH, else the one pip installs as a module.
-UV = $(shell command -v uv >/dev/null 2>&1 && echo uv || echo "$(PYTHON) -m uv")
+# uv if it runs from PATH, else the one pip installs as a module. Python is the version in
+# .python-version (3.12): uv finds it, or downloads it where it may.
+UV = $(shell uv --version >/dev/null 2>&1 && echo uv || echo "$(PYTHON) -m uv")
 # The demo's key for keyed hashing. Public, so tokens are not secret: set your own for real data.
 export GOVERN_HMAC_KEY ?= dev-only-insecure-hmac-key-do-not-use-in-production
 
@@ -18,9 +19,9 @@ help: ## show the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.lock pyproject.toml
-	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
+	@uv --version >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
 		$(PYTHON) -m pip install --quiet uv
-	@test -x $(PY) || $(UV) venv --quiet --python 3.11 $(VENV)
+	@test -x $(PY) || $(UV) venv --quiet --python 3.12 $(VENV)
 	$(UV) pip install --quiet --python $(PY) --require-hashes -r requirements.lock
 	$(UV) pip install --quiet --python $(PY) --no-deps -e .
 	@touch $(STAMP)
@@ -50,9 +51,9 @@ format: $(STAMP) ## format the code and sort its imports
 	$(PY) -m ruff check --select I --fix $(CODE)
 
 lock: ## refresh requirements.lock from pyproject.toml (versions and hashes, no hosts)
-	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
+	@uv --version >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
 		$(PYTHON) -m pip install --quiet uv
-	$(UV) pip compile --quiet --generate-hashes --python-version 3.11 --extra dev \
+	$(UV) pip compile --quiet --generate-hashes --python-version 3.12 --extra dev \
 		pyproject.toml -o requirements.lock
 
 clean: ## delete run-time state (.govern/: DuckDB, Dagster, MLflow, reports)

@@ -51,6 +51,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make ``bench`` importable
     sys.path.insert(0, str(ROOT))
 from bench.outside import Engines, format_outside, run_outside  # noqa: E402
+from pipeline.privacy.residual import residual_scan  # noqa: E402
+from pipeline.privacy.verifier import ResidualVerifier  # noqa: E402
+from pipeline.settings import verifier_model  # noqa: E402
 
 TEXT_COLUMNS = ["full_name", "email", "phone", "street_address", "support_notes"]
 STRUCTURED_PII = ["full_name", "email", "phone", "street_address"]
@@ -162,6 +165,13 @@ def main() -> None:
         repo_sections(args)
 
 
+def verified(redactor: Redactor, frame: pd.DataFrame) -> pd.DataFrame:
+    """What ``govern redact`` and the pipeline publish: redaction, then the residual gate's
+    verifier (its own model) with what it flags redacted."""
+    redacted = redactor.redact(frame)[0]
+    return residual_scan(redactor, frame, redacted)[1]
+
+
 def repo_sections(args: argparse.Namespace) -> None:
     """The repo's own data: the customers table and the labelled corpus (regression check)."""
     workdir = Path(ROOT / ".govern" / "bench")
@@ -174,6 +184,7 @@ def repo_sections(args: argparse.Namespace) -> None:
     # Warm up: load spaCy in both engines before any clock starts.
     baseline.analyzer.analyze("Warm up John Smith.", language="en")
     ours.scan_texts(["Warm up John Smith."], ["PERSON"], 0.4)
+    ResidualVerifier(verifier_model()).flag(["Warm up John Smith."], ["PERSON"])
 
     rows = len(frame)
     print(f"customers: {rows} rows, {frame['support_notes'].notna().sum()} notes\n")
@@ -182,9 +193,17 @@ def repo_sections(args: argparse.Namespace) -> None:
         runs["naive per-cell Presidio"] = timed("naive", baseline.naive, frame)
     runs["Presidio BatchAnalyzerEngine"] = timed("batch", baseline.batched, frame)
     runs["ours (Redactor, whole policy)"] = timed("ours", lambda f: ours.redact(f)[0], frame)
+    runs["ours + residual verifier"] = timed("verified", lambda f: verified(ours, f), frame)
 
     corpus = generate_corpus(args.corpus)
     texts = [item.text for item in corpus]
+
+    def ours_detections():
+        return [
+            [(h.start, h.end, h.entity) for h in hits]
+            for hits in ours.scan_texts(texts, rule.entities, rule.score_threshold)
+        ]
+
     detectors = {
         "naive per-cell Presidio": lambda: [
             [
@@ -194,10 +213,8 @@ def repo_sections(args: argparse.Namespace) -> None:
             for t in texts
         ],
         "Presidio BatchAnalyzerEngine": lambda: baseline.detect(texts),
-        "ours (Redactor, whole policy)": lambda: [
-            [(h.start, h.end, h.entity) for h in hits]
-            for hits in ours.scan_texts(texts, rule.entities, rule.score_threshold)
-        ],
+        "ours (Redactor, whole policy)": ours_detections,
+        "ours + residual verifier": ours_detections,
     }
     batch_seconds = runs["Presidio BatchAnalyzerEngine"][1]
     print(

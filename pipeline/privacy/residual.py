@@ -27,6 +27,7 @@ from pipeline.privacy.verifier import (
     sample_size,
     upper_bound,
 )
+from pipeline.settings import verifier_model as settings_verifier_model
 
 
 @dataclass
@@ -132,13 +133,17 @@ class ResidualReport:
 
 
 def residual_scan(
-    redactor: Redactor, raw: pd.DataFrame, redacted: pd.DataFrame
+    redactor: Redactor,
+    raw: pd.DataFrame,
+    redacted: pd.DataFrame,
+    verifier_model: str | None = None,
 ) -> tuple[ResidualReport, pd.DataFrame]:
     """Verify redacted output: the report, and the output with every flagged span redacted.
 
     Which columns are read for which entities: see ``_entities_to_verify``; a column's
     ``allow_entities`` (a city is a LOCATION) are accepted. Every column is then checked for
-    surviving raw values.
+    surviving raw values. The verifier reads with its own spaCy model (``verifier_model``,
+    default ``settings.verifier_model()``), not the redactor's.
     """
     policy = redactor.policy
     settings = policy.residual
@@ -147,10 +152,11 @@ def residual_scan(
         report = ResidualReport("off", settings.max_residual_rate, settings.confidence)
     else:
         verifier = ResidualVerifier(
-            redactor.spacy_model,
+            verifier_model or settings_verifier_model(),
             policy.language,
             policy.gate_score_threshold,
             tuple(redactor.recognizers),
+            frozenset(w.lower() for w in policy.allow_list),
         )
         report = ResidualReport(verifier.name, settings.max_residual_rate, settings.confidence)
         cleaned = _verify_columns(verifier, policy, redacted, report)

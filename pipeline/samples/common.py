@@ -24,9 +24,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TypeVar
-
-T = TypeVar("T")
 
 # "Today" for the sample data; never the wall clock, or output would drift day by day.
 REFERENCE_DATE = date(2026, 6, 30)
@@ -57,7 +54,7 @@ def stream_rng(seed: int, stream: str) -> random.Random:
 
 
 @functools.cache
-def _cumulative(options: tuple[tuple[T, int], ...]) -> tuple[tuple[T, ...], tuple[int, ...]]:
+def _cumulative[T](options: tuple[tuple[T, int], ...]) -> tuple[tuple[T, ...], tuple[int, ...]]:
     """Values and cumulative weights of a (value, weight) table, computed once per table."""
     values = tuple(value for value, _ in options)
     bounds, running = [], 0
@@ -67,13 +64,13 @@ def _cumulative(options: tuple[tuple[T, int], ...]) -> tuple[tuple[T, ...], tupl
     return values, tuple(bounds)
 
 
-def weighted(rng: random.Random, options: tuple[tuple[T, int], ...]) -> T:
+def weighted[T](rng: random.Random, options: tuple[tuple[T, int], ...]) -> T:
     """Pick from (value, weight) pairs (integer weights) with one draw, in fixed table order."""
     values, bounds = _cumulative(options)
     return values[bisect.bisect_right(bounds, rng.random() * bounds[-1])]
 
 
-def pick(rng: random.Random, options: Sequence[T]) -> T:
+def pick[T](rng: random.Random, options: Sequence[T]) -> T:
     """Uniform choice with a single ``random()`` draw (not ``rng.choice``: it draws differently)."""
     return options[int(rng.random() * len(options))]
 

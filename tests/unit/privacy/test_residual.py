@@ -8,8 +8,14 @@ import pytest
 from pipeline.privacy.policy import PiiPolicy
 from pipeline.privacy.redactor import Redactor
 from pipeline.privacy.residual import residual_scan
-from pipeline.privacy.verifier import choose_sample, sample_size, upper_bound
-from pipeline.settings import DEFAULT_SPACY_MODEL
+from pipeline.privacy.verifier import (
+    ResidualVerifier,
+    choose_sample,
+    recase,
+    sample_size,
+    upper_bound,
+)
+from pipeline.settings import DEFAULT_SPACY_MODEL, DEFAULT_VERIFIER_MODEL
 
 KEY = b"unit-test-key"
 
@@ -159,3 +165,46 @@ def test_sample_is_seeded_by_the_data_and_covers_small_columns():
     assert first == again and len(first) == 10, "the same data gives the same sample"
     other = choose_sample([*texts[:-1], "changed"], 10)
     assert other != first, "different data gives a different sample"
+
+
+# The verifier's own eyes: a model other than the redactor's, and recased reads.
+
+
+def test_verifier_reads_with_a_model_of_its_own():
+    # given a redacted note whose name the redactor's small model does not see
+    note = ["Kauê lives on <STREET_ADDRESS> street."]
+    # when the small model and the verifier's default model read it
+    small = ResidualVerifier(DEFAULT_SPACY_MODEL).flag(note, ["PERSON"])
+    own = ResidualVerifier(DEFAULT_VERIFIER_MODEL).flag(note, ["PERSON"])
+    # then only the verifier's model flags the name
+    assert small == [[]]
+    assert [note[0][h.start : h.end] for h in own[0]] == ["Kauê"]
+
+
+def test_a_line_in_lower_case_is_read_recased():
+    # given a note typed all in lower case, as chat and call notes often are
+    note = "login ok\ncalled collin hendriks about the refund\nRefund to <IBAN_CODE> approved."
+    # when it is recased for NER
+    copy = recase(note)
+    # then the lower-case lines read capitalized, the rest and every offset stay as they were
+    assert copy.splitlines() == [
+        "Login Ok",
+        "Called Collin Hendriks About The Refund",
+        "Refund to <IBAN_CODE> approved.",
+    ]
+    assert len(copy) == len(note)
+    assert recase("Refund to <IBAN_CODE> approved.") == "Refund to <IBAN_CODE> approved."
+    # and the verifier flags the name in the original text
+    hits = ResidualVerifier(DEFAULT_VERIFIER_MODEL).flag([note], ["PERSON"])[0]
+    assert "collin hendriks" in [note[h.start : h.end].lower() for h in hits]
+
+
+def test_terms_on_the_policy_allow_list_are_not_flagged():
+    # given a clinical note whose opening words the verifier's model reads as a name
+    note = ["Hyperkalemia 6.1, treated with kayexalate; repeat labs tomorrow."]
+    found = ResidualVerifier(DEFAULT_VERIFIER_MODEL).flag(note, ["PERSON"])[0]
+    assert [note[0][h.start : h.end] for h in found] == ["Hyperkalemia 6.1"]
+    # when the policy allows the term
+    verifier = ResidualVerifier(DEFAULT_VERIFIER_MODEL, allow=frozenset({"hyperkalemia"}))
+    # then it is not flagged
+    assert verifier.flag(note, ["PERSON"]) == [[]]
