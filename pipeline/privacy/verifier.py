@@ -30,7 +30,7 @@ from scipy.stats import beta
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from pipeline.privacy.entities import NER_ENTITIES
-from pipeline.privacy.presidio import build_analyzer
+from pipeline.privacy.presidio import build_lean_analyzer
 from pipeline.privacy.spans import Hit, resolve_hits, tag_spans
 
 VERIFIER_NAME = "presidio-analyzer (default recognizers, whole cells)"
@@ -124,7 +124,7 @@ class ResidualVerifier:
     ) -> list[list[Hit]]:
         """Presidio's findings in each read (a same-length copy of its original), kept where
         they reach outside the original's replacement tags and look like what they claim."""
-        engine = BatchAnalyzerEngine(build_analyzer(self.spacy_model, self.language))
+        engine = BatchAnalyzerEngine(build_lean_analyzer(self.spacy_model, self.language))
         extra = [r for r in self.recognizers if set(r.supported_entities) & set(entities)]
         results = engine.analyze_iterator(
             reads,
