@@ -9,10 +9,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import dagster as dg
-import pandas as pd
 
+from pipeline.contracts.rows import RowGate, Screened, is_row_level
 from pipeline.contracts.suite import ContractSuite
-from pipeline.contracts.validation import ClauseResult, validate
+from pipeline.contracts.validation import ClauseResult
 
 
 def contract_check_specs(suite: ContractSuite, asset_key: str) -> list[dg.AssetCheckSpec]:
@@ -34,8 +34,44 @@ def contract_check_specs(suite: ContractSuite, asset_key: str) -> list[dg.AssetC
     ]
 
 
-def contract_check_results(suite: ContractSuite, frame: pd.DataFrame) -> list[dg.AssetCheckResult]:
-    return [_clause_check_result(suite, outcome) for outcome in validate(suite, frame)]
+def screened_check_results(suite: ContractSuite, screened: Screened) -> list[dg.AssetCheckResult]:
+    """One result per clause, in the suite's order: row-level clauses from the rows they sent
+    to quarantine (against their budget), the others from the rows left to publish."""
+    rows = {g.clause.check_name: g for g in screened.row_gates}
+    tables = {r.clause.check_name: r for r in screened.table_results}
+    return [
+        _row_gate_result(suite, rows[c.check_name])
+        if is_row_level(c)
+        else _clause_check_result(suite, tables[c.check_name])
+        for c in suite.clauses
+    ]
+
+
+def _row_gate_result(suite: ContractSuite, gate: RowGate) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name=gate.clause.check_name,
+        passed=gate.passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "contract": suite.path.name,
+            "contract_sha256": suite.content_hash,
+            "expectation": gate.clause.description,
+            "summary": gate.summary(),
+            "unexpected_count": gate.rejected,
+            "unexpected_percent": round(100 * gate.fraction, 4),
+            "rows_quarantined": gate.rejected,
+            "max_reject_fraction": gate.budget,
+        },
+    )
+
+
+def row_counts(rows_in: int, published: int, quarantined: int) -> dict[str, int]:
+    """A stage's row invariant, as asset metadata: rows_in == published + quarantined."""
+    if rows_in != published + quarantined:
+        raise AssertionError(
+            f"row invariant broken: {rows_in} in, {published} published, {quarantined} quarantined"
+        )
+    return {"rows_in": rows_in, "rows_published": published, "rows_quarantined": quarantined}
 
 
 def _clause_check_result(suite: ContractSuite, outcome: ClauseResult) -> dg.AssetCheckResult:
@@ -75,7 +111,10 @@ def gate_result(
 
 
 def blocked_failure(
-    asset_key: str, specs: Iterable[dg.AssetCheckSpec], results: Iterable[dg.AssetCheckResult]
+    asset_key: str,
+    specs: Iterable[dg.AssetCheckSpec],
+    results: Iterable[dg.AssetCheckResult],
+    metadata: Mapping[str, Any] | None = None,
 ) -> dg.Failure | None:
     """A ``Failure`` naming every blocking gate that failed, or None if all passed."""
     blocking = {spec.name for spec in specs if spec.blocking}
@@ -95,16 +134,23 @@ def blocked_failure(
         )
     return dg.Failure(
         description="; ".join(reasons) + ". The output was not published; nothing downstream ran.",
-        metadata={"blocked_gates": dg.MetadataValue.json([r.check_name for r in failed])},
+        metadata={
+            "blocked_gates": dg.MetadataValue.json([r.check_name for r in failed]),
+            **(metadata or {}),
+        },
         allow_retries=False,
     )
 
 
 def audited(
-    asset_key: str, specs: list[dg.AssetCheckSpec], results: list[dg.AssetCheckResult]
+    asset_key: str,
+    specs: list[dg.AssetCheckSpec],
+    results: list[dg.AssetCheckResult],
+    metadata: Mapping[str, Any] | None = None,
 ) -> Iterable[dg.AssetCheckResult]:
-    """Yield every check result, then stop the asset if a blocking one failed."""
+    """Yield every check result, then stop the asset if a blocking one failed; the failure
+    carries ``metadata`` (row counts), so a blocked asset still reports them."""
     yield from results
-    failure = blocked_failure(asset_key, specs, results)
+    failure = blocked_failure(asset_key, specs, results, metadata)
     if failure is not None:
         raise failure

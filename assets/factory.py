@@ -15,7 +15,7 @@ from assets.redact import build_redact_asset
 from assets.train import build_train_asset
 from pipeline.contracts.dataset import load_contracts
 from pipeline.declarations.dataset import DatasetSpec
-from pipeline.naming import job_name
+from pipeline.naming import display_path, job_name, landing_asset
 
 
 def _code_version(asset: dg.AssetsDefinition) -> str:
@@ -51,4 +51,22 @@ def build_dataset_definitions(dataset: DatasetSpec, root: Path) -> dg.Definition
         selection=dg.AssetSelection.groups(dataset.name),
         description=f"Every asset of dataset '{dataset.name}', from raw files to the model.",
     )
-    return dg.Definitions(assets=assets, asset_checks=schema_checks, jobs=[job])
+    return dg.Definitions(
+        assets=[*_landing_specs(dataset, root), *assets], asset_checks=schema_checks, jobs=[job]
+    )
+
+
+def _landing_specs(dataset: DatasetSpec, root: Path) -> list[dg.AssetSpec]:
+    """The landing files, as external assets: Dagster does not make them, it observes them
+    (``pipeline.runs.staleness``), so a changed file marks everything downstream stale."""
+    return [
+        dg.AssetSpec(
+            landing_asset(source),
+            group_name=dataset.name,
+            kinds={"file"},
+            description=f"Landing file of source '{source}' (`{spec.path}` unless a run "
+            "names another); its data version is the file's sha256.",
+            metadata={"path": display_path(root / spec.path, root)},
+        )
+        for source, spec in dataset.sources.items()
+    ]

@@ -9,13 +9,19 @@ import hashlib
 
 import dagster as dg
 
-from assets.checks import audited, contract_check_results, contract_check_specs
+from assets.checks import audited, contract_check_specs, row_counts, screened_check_results
 from assets.resources import Warehouse
 from pipeline.contracts.dataset import DatasetContracts
+from pipeline.contracts.rows import screen
 from pipeline.lineage.column_lineage import feature_column_lineage
 from pipeline.naming import redacted_asset, suite_file
 from pipeline.storage.sandbox import redacted_sandbox
-from pipeline.storage.warehouse import frame_fingerprint, publish, write_staging
+from pipeline.storage.warehouse import (
+    frame_fingerprint,
+    publish,
+    stage_quarantine,
+    write_staging,
+)
 
 
 def _column_lineage(
@@ -67,14 +73,22 @@ def build_features_asset(contracts: DatasetContracts, upstream_version: str) -> 
                 # Joins run in parallel: sort, so the same inputs give the same table, the same
                 # data version and the same train/test split.
                 frame = sandbox.execute(f"SELECT * FROM ({sql}) ORDER BY ALL").df()
+            # Rows failing a row-level clause are quarantined; the rest is checked as a table.
+            screened = screen(suite, frame, dataset.features.max_reject_fraction)
+            counts = row_counts(len(frame), len(screened.kept), len(screened.quarantined))
+            frame = screened.kept.reset_index(drop=True)
             write_staging(conn, frame, "features", name)
-        yield from audited(name, check_specs, contract_check_results(suite, frame))
+            stage_quarantine(conn, screened.quarantined, name)
+        yield from audited(name, check_specs, screened_check_results(suite, screened), counts)
         with warehouse.connect() as conn:
             publish(conn, "features", name)
+            publish(conn, "quarantine", name)
         context.log.info(f"{name}: {len(frame)} rows, {len(frame.columns)} columns")
         yield dg.MaterializeResult(
             data_version=dg.DataVersion(frame_fingerprint(frame)),
             metadata={
+                **counts,
+                "quarantine_table": f"quarantine.{name}",
                 "dagster/row_count": len(frame),
                 "dagster/column_lineage": _column_lineage(
                     sql, contracts.redacted_schemas, list(frame.columns)

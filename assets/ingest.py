@@ -13,10 +13,10 @@ from pipeline.errors import IngestError
 from pipeline.ingest.gate import SlaResult, ingest_gate, sla_results
 from pipeline.ingest.reader import ingest_to_table
 from pipeline.ingest.rejects import summarize_reasons
-from pipeline.naming import display_path, raw_asset
+from pipeline.naming import display_path, landing_asset, raw_asset
 from pipeline.storage.warehouse import publish, staging_name
 
-INGEST_CODE_VERSION = "1"
+INGEST_CODE_VERSION = "2"
 
 
 class IngestConfig(dg.Config):
@@ -93,6 +93,7 @@ def build_ingest_asset(
         name=key,
         group_name=dataset.name,
         check_specs=check_specs,
+        deps=[landing_asset(source)],
         code_version=code_version,
         kinds={"duckdb"},
         pool="duckdb",

@@ -10,9 +10,16 @@ import hashlib
 import dagster as dg
 import pandas as pd
 
-from assets.checks import audited, contract_check_results, contract_check_specs, gate_result
+from assets.checks import (
+    audited,
+    contract_check_specs,
+    gate_result,
+    row_counts,
+    screened_check_results,
+)
 from assets.resources import RedactionResource, Warehouse
 from pipeline.contracts.dataset import SourceContracts
+from pipeline.contracts.rows import GATE_COLUMN, REASON_COLUMN, screen
 from pipeline.declarations.dataset import DatasetSpec
 from pipeline.naming import policy_file, raw_asset, redacted_asset, suite_file
 from pipeline.privacy.known_values import names_from_other_sources
@@ -21,7 +28,13 @@ from pipeline.privacy.redactor import REDACTION_CODE_VERSION, RedactionReport
 from pipeline.privacy.residual import ResidualReport, residual_scan
 from pipeline.privacy.transforms import key_fingerprint
 from pipeline.storage.sql import qualified
-from pipeline.storage.warehouse import frame_fingerprint, publish, read_table, write_staging
+from pipeline.storage.warehouse import (
+    frame_fingerprint,
+    publish,
+    read_table,
+    stage_quarantine,
+    write_staging,
+)
 
 
 def _column_schema(frame: pd.DataFrame, policy: PiiPolicy) -> dg.TableSchema:
@@ -45,6 +58,7 @@ def _residual_result(residual: ResidualReport) -> dg.AssetCheckResult:
         "cells_flagged": residual.cells_flagged,
         "findings": dg.MetadataValue.json(residual.findings),
         "surviving_raw_values": dg.MetadataValue.json(residual.surviving_raw_values),
+        "rows_quarantined": len(residual.quarantine_rows),
     }
     if residual.enabled:
         evidence["residual_rate"] = residual.residual_rate
@@ -94,10 +108,12 @@ def build_redact_asset(
             "residual_pii",
             asset=key,
             blocking=True,
-            description="An independent verifier (vanilla Presidio on whole cells) re-reads "
-            "the redacted text: what it flags is redacted before publishing, and the gate "
-            "blocks when the residual rate's upper bound exceeds the policy's budget, or when "
-            "any raw value of a PII column remains.",
+            description="An independent verifier (vanilla Presidio on whole cells, its own "
+            "spaCy model) re-reads the redacted text: what it flags in free text is redacted "
+            "before publishing, and the gate blocks when the residual rate's upper bound exceeds "
+            "the policy's budget. Rows with an identifier in a kept column, or a raw value of a "
+            "PII column left anywhere, are quarantined; past the source's max_reject_fraction "
+            "the gate blocks.",
         ),
         *contract_check_specs(suite, key),
     ]
@@ -105,6 +121,8 @@ def build_redact_asset(
         f"{REDACTION_CODE_VERSION}:{contracts.policy_sha256}:{suite.content_hash}:"
         f"{upstream_version}".encode()
     ).hexdigest()[:16]
+
+    budget = dataset.sources[source].max_reject_fraction
 
     @dg.asset(
         name=key,
@@ -128,19 +146,35 @@ def build_redact_asset(
         redactor = redaction.redactor(policy)
         redacted, report = redactor.redact(raw, other_names=names)
         # What the verifier flags is redacted here, before staging: it is never published.
-        residual, redacted = residual_scan(redactor, raw, redacted)
+        # Rows still holding a raw value, and rows failing a row-level clause, are quarantined.
+        residual, redacted = residual_scan(redactor, raw, redacted, row_budget=budget)
+        labels = list(residual.quarantine_rows)
+        survivors = redacted.loc[labels].assign(
+            **{
+                GATE_COLUMN: "residual_pii",
+                REASON_COLUMN: [residual.quarantine_rows[label] for label in labels],
+            }
+        )
+        screened = screen(suite, redacted.drop(index=labels), budget)
+        quarantined = pd.concat([survivors, screened.quarantined])
+        counts = row_counts(len(raw), len(screened.kept), len(quarantined))
+        redacted = screened.kept
         with warehouse.connect() as conn:
             write_staging(conn, redacted, "redacted", source)
-        results = [_residual_result(residual), *contract_check_results(suite, redacted)]
-        yield from audited(key, check_specs, results)
+            stage_quarantine(conn, quarantined, key)
+        results = [_residual_result(residual), *screened_check_results(suite, screened)]
+        yield from audited(key, check_specs, results, counts)
         with warehouse.connect() as conn:
             publish(conn, "redacted", source)
+            publish(conn, "quarantine", key)
         context.log.info(
             f"{key}: {len(redacted)} rows redacted; entities found {report.entity_totals()}"
         )
         yield dg.MaterializeResult(
             data_version=dg.DataVersion(frame_fingerprint(redacted)),
             metadata={
+                **counts,
+                "quarantine_table": f"quarantine.{key}",
                 **_report_metadata(source, redacted, report, policy),
                 "residual_pii": dg.MetadataValue.json(residual.as_metadata()),
                 **declared,

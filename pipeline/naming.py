@@ -1,6 +1,7 @@
 """Names the whole project agrees on: asset keys, tables and where each declaration file lives.
 
-A dataset's sources become ``raw_<source>`` and ``redacted_<source>`` assets; each source has a
+A dataset's sources become ``landing_<source>`` (the file), ``raw_<source>`` and
+``redacted_<source>`` assets; each source has a
 policy ``policies/<source>.yaml`` and a contract ``expectations/<source>.json``; the feature
 table has a contract ``expectations/<features>.json``; the dataset is declared in
 ``datasets/<dataset>.yaml``. Every module asks here instead of spelling a name out again.
@@ -11,6 +12,11 @@ from pathlib import Path
 DATASETS_DIR = "datasets"
 POLICIES_DIR = "policies"
 EXPECTATIONS_DIR = "expectations"
+
+
+def landing_asset(source: str) -> str:
+    """The landing file of ``source``: an external asset, observed by its sha256."""
+    return f"landing_{source}"
 
 
 def raw_asset(source: str) -> str:

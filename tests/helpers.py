@@ -47,12 +47,15 @@ def table_rows(warehouse: Path, table: str) -> int | None:
         return conn.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchone()[0]
 
 
-def with_negative_amount(root: Path, out: Path, line: int) -> Path:
-    """A copy of the sample's transactions with one negative amount, which the contract bans."""
+def with_negative_amount(root: Path, out: Path, line: int | None = None) -> Path:
+    """A copy of the sample's transactions with a negative amount, which the contract bans: on
+    one line, or (``line=None``) on every line, far past the clause's row budget."""
     lines = (root / "data/raw/transactions.csv").read_text().splitlines()
-    fields = lines[line].split(",")
-    fields[3] = "-42.00"
-    lines[line] = ",".join(fields)
+    for number in [line] if line is not None else range(1, len(lines)):
+        fields = lines[number].split(",")
+        if len(fields) > 3:
+            fields[3] = "-42.00"
+            lines[number] = ",".join(fields)
     out.write_text("\n".join(lines) + "\n")
     return out
 

@@ -8,7 +8,12 @@ from pipeline.naming import policy_file
 
 
 def _asset_detail(facts: dict) -> str:
-    if "rows_in" in facts:
+    if "rows_published" in facts:
+        return (
+            f"{facts['rows_published']} rows published of {facts['rows_in']}, "
+            f"{facts['rows_quarantined']} quarantined"
+        )
+    if "rows_loaded" in facts:
         return (
             f"{facts['rows_loaded']} rows loaded of {facts['rows_in']}, "
             f"{facts['rows_rejected']} quarantined"
@@ -33,6 +38,14 @@ def _gate_line(gate) -> str:
 
 def format_run_summary(summary) -> str:
     """A run's assets with their rows, every gate's verdict, the model and any failure."""
+    if summary.up_to_date:
+        model = summary.model
+        serving = f": model {model['name']} version {model['version']}" if model else ""
+        return (
+            f"dataset {summary.dataset} is up to date{serving}. No landing file, code, policy "
+            "or contract changed since its last run; nothing was run and no model version "
+            "registered (--force reruns everything).\n"
+        )
     lines = [f"dataset {summary.dataset}  (Dagster run {summary.run_id})", "", "assets:"]
     for asset in summary.assets:
         lines.append(f"  {asset.asset:<28} {asset.status:<13} {_asset_detail(asset.facts)}")

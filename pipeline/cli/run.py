@@ -18,6 +18,11 @@ def register(commands: Commands) -> None:
         metavar="NAME=PATH",
         help="read this file for source NAME instead of the declared one",
     )
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="materialize every asset, not only those Dagster reports stale or missing",
+    )
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
     run.set_defaults(func=cmd_run)
 
@@ -48,9 +53,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise GovernError(
             f"--source names unknown source(s) {unknown}; known: {sorted(known_sources)}"
         )
+    if sources and not args.dataset:
+        # A file given for a source is a run of the dataset that reads it, not of every one.
+        datasets = [d for d in datasets if set(sources) & set(d.sources)]
     defs = build_definitions(root)
     instance = local_instance()
-    summaries = [run_dataset(defs, dataset, instance, sources) for dataset in datasets]
+    summaries = [
+        run_dataset(defs, dataset, instance, sources, only_stale=not args.force, root=root)
+        for dataset in datasets
+    ]
     if args.json:
         print(json.dumps([s.as_dict() for s in summaries], indent=2, default=str))
     else:

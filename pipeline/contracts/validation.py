@@ -66,18 +66,25 @@ def _clause_key(expectation_type: str, kwargs: dict[str, Any]) -> str:
     return json.dumps([expectation_type, kwargs], sort_keys=True, default=str)
 
 
-def validate(suite: ContractSuite, frame: pd.DataFrame) -> list[ClauseResult]:
-    """Run every clause of the suite on ``frame``; results in the suite's order."""
+def _items(suite: ContractSuite, frame: pd.DataFrame, result_format: Any) -> list[Any]:
+    """GX's result for each clause of the suite on ``frame``, in the suite's order."""
     _, batch_definition = _batch_definition()
     batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
-    result = batch.validate(_context_suite(suite), result_format="SUMMARY")
+    result = batch.validate(_context_suite(suite), result_format=result_format)
     by_key: dict[str, list[Any]] = {}
     for item in result.results:
         config = item.expectation_config
         by_key.setdefault(_clause_key(config.type, dict(config.kwargs)), []).append(item)
+    return [
+        by_key[_clause_key(clause.expectation_type, clause.config.get("kwargs", {}))].pop(0)
+        for clause in suite.clauses
+    ]
+
+
+def validate(suite: ContractSuite, frame: pd.DataFrame) -> list[ClauseResult]:
+    """Run every clause of the suite on ``frame``; results in the suite's order."""
     outcomes = []
-    for clause in suite.clauses:
-        item = by_key[_clause_key(clause.expectation_type, clause.config.get("kwargs", {}))].pop(0)
+    for clause, item in zip(suite.clauses, _items(suite, frame, "SUMMARY"), strict=True):
         details = dict(item.result or {})
         if item.exception_info and item.exception_info.get("raised_exception"):
             message = item.exception_info.get("exception_message", "GX raised an exception")
@@ -95,6 +102,29 @@ def validate(suite: ContractSuite, frame: pd.DataFrame) -> list[ClauseResult]:
             )
         )
     return outcomes
+
+
+def row_failures(
+    suite: ContractSuite, frame: pd.DataFrame, clauses: list[Clause]
+) -> dict[str, pd.Index]:
+    """For each of ``clauses`` (row-level ones), the index of every row of ``frame`` it fails.
+
+    GX's ``COMPLETE`` result format lists the pandas index of every unexpected row; a clause GX
+    could not evaluate (an exception) fails every row, so nothing unchecked is published.
+    """
+    wanted = {c.check_name for c in clauses}
+    found = {}
+    complete = {"result_format": "COMPLETE", "return_unexpected_index_query": False}
+    for clause, item in zip(suite.clauses, _items(suite, frame, complete), strict=True):
+        if clause.check_name not in wanted:
+            continue
+        if item.exception_info and item.exception_info.get("raised_exception"):
+            found[clause.check_name] = frame.index
+        else:
+            found[clause.check_name] = pd.Index(
+                (item.result or {}).get("unexpected_index_list") or []
+            )
+    return found
 
 
 def _plain(value: Any) -> Any:

@@ -70,6 +70,12 @@ class FeatureSpec(StrictModel):
     name: str = Field(pattern=NAME_PATTERN)
     sql: str = Field(min_length=1)
     key: str | None = None
+    max_reject_fraction: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="Share of feature rows a row-level contract clause may quarantine.",
+    )
 
 
 class ModelSpec(StrictModel):

@@ -32,12 +32,18 @@ from pipeline.settings import verifier_model as settings_verifier_model
 
 @dataclass
 class ColumnResidual:
-    """One column's verification: distinct cells, how many were read, how many flagged."""
+    """One column's verification: distinct cells, how many were read, how many flagged.
+
+    A ``kept`` column (codes and categories, kept as they are) should hold no identifier at
+    all: a flagged cell there is a broken row (a shifted field), quarantined with its row, and
+    not part of the residual rate, which measures what redaction of free text left behind.
+    """
 
     cells: int
     scanned: int
     flagged: int
     entities: dict[str, int] = field(default_factory=dict)
+    kept: bool = False
 
 
 @dataclass
@@ -49,6 +55,12 @@ class ResidualReport:
     confidence: float
     columns: dict[str, ColumnResidual] = field(default_factory=dict)
     surviving_raw_values: dict[str, int] = field(default_factory=dict)
+    # Row label -> why the row may not be published (a raw value survived, an identifier in a
+    # kept column): the stage quarantines these rows. Reasons name columns, never values.
+    quarantine_rows: dict = field(default_factory=dict)
+    rows_in: int = 0
+    # The share of rows that may be quarantined; 0 blocks on any.
+    row_budget: float = 0.0
 
     @property
     def enabled(self) -> bool:
@@ -60,12 +72,16 @@ class ResidualReport:
         return {name: c.entities for name, c in self.columns.items() if c.entities}
 
     @property
+    def text_columns(self) -> list[ColumnResidual]:
+        return [c for c in self.columns.values() if not c.kept]
+
+    @property
     def cells_scanned(self) -> int:
-        return sum(c.scanned for c in self.columns.values())
+        return sum(c.scanned for c in self.text_columns)
 
     @property
     def cells_flagged(self) -> int:
-        return sum(c.flagged for c in self.columns.values())
+        return sum(c.flagged for c in self.text_columns)
 
     @property
     def residual_rate(self) -> float:
@@ -73,7 +89,7 @@ class ResidualReport:
 
     @property
     def upper_bound(self) -> float:
-        population = sum(c.cells for c in self.columns.values())
+        population = sum(c.cells for c in self.text_columns)
         return upper_bound(self.cells_flagged, self.cells_scanned, population, self.confidence)
 
     @property
@@ -81,8 +97,18 @@ class ResidualReport:
         return not self.enabled or self.upper_bound <= self.budget
 
     @property
+    def quarantine_fraction(self) -> float:
+        return len(self.quarantine_rows) / self.rows_in if self.rows_in else 0.0
+
+    @property
+    def rows_within_budget(self) -> bool:
+        if self.row_budget:
+            return self.quarantine_fraction <= self.row_budget
+        return not self.quarantine_rows
+
+    @property
     def passed(self) -> bool:
-        return self.within_budget and not self.surviving_raw_values
+        return self.within_budget and self.rows_within_budget
 
     def describe(self) -> str:
         parts = [self._rate_text()]
@@ -95,6 +121,13 @@ class ResidualReport:
             f"{n} raw value(s) of a PII column in {column}"
             for column, n in self.surviving_raw_values.items()
         ]
+        if self.quarantine_rows and self.row_budget:
+            verdict = "within" if self.rows_within_budget else "over"
+            parts.append(
+                f"{len(self.quarantine_rows)} of {self.rows_in} rows "
+                f"({self.quarantine_fraction:.2%}) quarantined, {verdict} the budget "
+                f"{self.row_budget:.2%}"
+            )
         return "; ".join(parts)
 
     def _rate_text(self) -> str:
@@ -129,6 +162,8 @@ class ResidualReport:
             },
             "findings": self.findings,
             "surviving_raw_values": self.surviving_raw_values,
+            "rows_quarantined": len(self.quarantine_rows),
+            "row_budget": self.row_budget,
         }
 
 
@@ -137,6 +172,7 @@ def residual_scan(
     raw: pd.DataFrame,
     redacted: pd.DataFrame,
     verifier_model: str | None = None,
+    row_budget: float = 0.0,
 ) -> tuple[ResidualReport, pd.DataFrame]:
     """Verify redacted output: the report, and the output with every flagged span redacted.
 
@@ -144,6 +180,10 @@ def residual_scan(
     ``allow_entities`` (a city is a LOCATION) are accepted. Every column is then checked for
     surviving raw values. The verifier reads with its own spaCy model (``verifier_model``,
     default ``settings.verifier_model()``), not the redactor's.
+
+    Rows still holding a raw value, and rows with an identifier in a kept column, are named in
+    ``report.quarantine_rows``: with a ``row_budget``, the stage quarantines them and the gate
+    blocks only past that share of rows; without one, any such row blocks.
     """
     policy = redactor.policy
     settings = policy.residual
@@ -161,6 +201,7 @@ def residual_scan(
         report = ResidualReport(verifier.name, settings.max_residual_rate, settings.confidence)
         cleaned = _verify_columns(verifier, policy, redacted, report)
     _find_raw_values(policy, raw, cleaned, report)
+    report.rows_in, report.row_budget = len(redacted), row_budget
     return report, cleaned
 
 
@@ -184,9 +225,14 @@ def _verify_columns(
             for text, hits in zip(chosen, verifier.flag(chosen, entities), strict=True)
             if hits
         }
+        kept = isinstance(rule, KeepRule)
         report.columns[name] = ColumnResidual(
-            len(texts), len(chosen), len(flagged), _entity_counts(flagged.values())
+            len(texts), len(chosen), len(flagged), _entity_counts(flagged.values()), kept
         )
+        if flagged and kept:
+            reason = f"an identifier in the kept column {name}"
+            for label in redacted.index[series.isin(list(flagged))]:
+                report.quarantine_rows.setdefault(label, reason)
         if flagged:
             fixes = {text: replace_hits(text, hits) for text, hits in flagged.items()}
             out[name] = series.map(lambda v, f=fixes: f.get(v, v) if isinstance(v, str) else v)
@@ -227,6 +273,9 @@ def _find_raw_values(
     for name in redacted.columns:
         if redacted[name].dtype != object:
             continue
-        survivors = int(redacted[name].dropna().map(as_text).isin(protected).sum())
-        if survivors:
-            report.surviving_raw_values[name] = survivors
+        hit = redacted[name].map(as_text, na_action="ignore").isin(protected)
+        if hit.any():
+            report.surviving_raw_values[name] = int(hit.sum())
+            reason = f"a raw value of a PII column survived redaction in {name}"
+            for label in redacted.index[hit]:
+                report.quarantine_rows.setdefault(label, reason)

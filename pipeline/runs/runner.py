@@ -11,14 +11,18 @@ from typing import Any
 import dagster as dg
 
 from assets.evidence import GateOutcome, gate_outcome, metadata_value
+from pipeline import settings
 from pipeline.declarations.dataset import DatasetSpec
 from pipeline.naming import job_name, raw_asset, source_assets
+from pipeline.runs.staleness import assets_to_run, observe_landing_files
 
 _SUMMARY_KEYS = (
     "dagster/row_count",
     "rows_in",
     "rows_loaded",
     "rows_rejected",
+    "rows_published",
+    "rows_quarantined",
     "source_sha256",
     "registered_model",
     "registered_version",
@@ -36,12 +40,16 @@ class AssetOutcome:
 @dataclass
 class RunSummary:
     dataset: str
-    run_id: str
+    run_id: str | None  # None when nothing was stale: no run was launched
     success: bool
     assets: list[AssetOutcome]
     gates: list[GateOutcome]
     failures: list[str]
     model: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.run_id is None and self.success
 
     def blocked_gates(self) -> list[GateOutcome]:
         return [g for g in self.gates if g.blocking and not g.passed]
@@ -67,22 +75,45 @@ def run_dataset(
     paths: dict[str, Path] | None = None,
     quiet: bool = True,
     extra_config: dict[str, Any] | None = None,
+    only_stale: bool = False,
+    root: Path | None = None,
 ) -> RunSummary:
+    """Run the dataset's job: every asset, or with ``only_stale`` only those Dagster reports
+    stale or missing once the landing files are observed (none: no run, ``up_to_date``)."""
+    paths = paths or {}
     job = defs.resolve_job_def(job_name(dataset.name))
-    run_config: dict[str, Any] = source_overrides(dataset, paths or {})
+    observe_landing_files(instance, dataset, paths, root or settings.project_root())
+    selection = None
+    if only_stale:
+        keys = [dg.AssetKey(k) for k in _asset_order(dataset)]
+        selection = assets_to_run(defs, instance, keys)
+        if not selection:
+            return RunSummary(
+                dataset.name, None, True, [], [], [], _current_model(dataset, instance)
+            )
+    chosen = {k.to_user_string() for k in selection} if selection else None
+    run_config: dict[str, Any] = source_overrides(
+        dataset, {s: p for s, p in paths.items() if not chosen or raw_asset(s) in chosen}
+    )
     for section, values in (extra_config or {}).items():
         run_config.setdefault(section, {}).update(values)
     if quiet:
         run_config["loggers"] = {"console": {"config": {"log_level": "WARNING"}}}
-    result = job.execute_in_process(instance=instance, run_config=run_config, raise_on_error=False)
-    return summarize(dataset, result)
+    result = job.execute_in_process(
+        instance=instance, run_config=run_config, raise_on_error=False, asset_selection=selection
+    )
+    return summarize(dataset, result, chosen)
 
 
-def summarize(dataset: DatasetSpec, result: dg.ExecuteInProcessResult) -> RunSummary:
+def summarize(
+    dataset: DatasetSpec, result: dg.ExecuteInProcessResult, chosen: set[str] | None = None
+) -> RunSummary:
+    """What the run did; assets outside ``chosen`` (fresh, not selected) show as up to date."""
     materialized: dict[str, AssetOutcome] = {}
     gates: list[GateOutcome] = []
     failures: list[str] = []
     failed_steps: set[str] = set()
+    failed_facts: dict[str, dict[str, Any]] = {}
     for event in result.all_events:
         if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
             mat = event.event_specific_data.materialization
@@ -98,6 +129,7 @@ def summarize(dataset: DatasetSpec, result: dg.ExecuteInProcessResult) -> RunSum
             gates.append(gate_outcome(event.event_specific_data))
         elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
             failed_steps.add(event.step_key)
+            failed_facts[event.step_key] = _failure_facts(event.event_specific_data)
             error = event.event_specific_data.error
             message = error.message.strip() if error else "failed"
             failures.append(_failure_text(event.step_key, message))
@@ -106,7 +138,12 @@ def summarize(dataset: DatasetSpec, result: dg.ExecuteInProcessResult) -> RunSum
         if key in materialized:
             assets.append(materialized[key])
         else:
-            assets.append(AssetOutcome(key, "failed" if key in failed_steps else "not run"))
+            failed = key in failed_steps
+            facts = failed_facts.get(key, {}) if failed else {}
+            state = (
+                "failed" if failed else "up to date" if chosen and key not in chosen else "not run"
+            )
+            assets.append(AssetOutcome(key, state, facts))
     model = {}
     model_outcome = materialized.get(dataset.model.name)
     if model_outcome:
@@ -121,6 +158,29 @@ def summarize(dataset: DatasetSpec, result: dg.ExecuteInProcessResult) -> RunSum
             },
         }
     return RunSummary(dataset.name, result.run_id, result.success, assets, gates, failures, model)
+
+
+def _current_model(dataset: DatasetSpec, instance: dg.DagsterInstance) -> dict[str, Any]:
+    """The model an up-to-date dataset still serves: its asset's last materialization."""
+    event = instance.get_latest_materialization_event(dg.AssetKey(dataset.model.name))
+    if event is None or event.asset_materialization is None:
+        return {}
+    facts = {k: metadata_value(v) for k, v in event.asset_materialization.metadata.items()}
+    return {
+        "name": facts.get("registered_model"),
+        "version": facts.get("registered_version"),
+        "mlflow_run_id": facts.get("mlflow_run_id"),
+        "metrics": {
+            k.removeprefix("metric/"): v for k, v in facts.items() if k.startswith("metric/")
+        },
+    }
+
+
+def _failure_facts(data: Any) -> dict[str, Any]:
+    """The row counts a failed asset attached to its failure (a blocked gate still counts)."""
+    user = getattr(data, "user_failure_data", None)
+    metadata = (user.metadata if user else None) or {}
+    return {k: metadata_value(v) for k, v in metadata.items() if k in _SUMMARY_KEYS}
 
 
 def _failure_text(step_key: str, message: str) -> str:

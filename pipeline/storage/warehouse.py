@@ -1,7 +1,8 @@
 """The DuckDB warehouse: schemas per stage, staging tables, and an atomic publish.
 
-Layout: ``raw.<source>`` and ``quarantine.<source>`` (ingest), ``redacted.<source>``,
-``features.<table>``; ``staging`` holds what an asset wrote but has not yet passed its gates.
+Layout: ``raw.<source>`` and ``quarantine.<source>`` (ingest), ``redacted.<source>`` and
+``quarantine.redacted_<source>``, ``features.<table>`` and ``quarantine.<table>``; ``staging``
+holds what an asset wrote but has not yet passed its gates.
 Publishing swaps a staging table into place in one transaction, so readers see either the old
 published table or the new one, never a table that failed its audit.
 """
@@ -54,6 +55,13 @@ def write_staging(
         )
     finally:
         conn.unregister("_frame")
+
+
+def stage_quarantine(conn: duckdb.DuckDBPyConnection, rows: pd.DataFrame, stage: str) -> None:
+    """Stage the rows a stage's gates rejected as ``quarantine.<stage>`` (published with the
+    stage's output, never readable as it): the rows as the stage saw them, plus the gate and
+    the reason. They hold no more than the table they came from."""
+    write_staging(conn, rows, "quarantine", stage)
 
 
 def read_table(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> pd.DataFrame:

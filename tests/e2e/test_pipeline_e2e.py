@@ -116,14 +116,17 @@ def test_residual_pii_gate_blocks_a_leaky_policy_and_keeps_the_old_table(
     )
 
 
-def test_contract_blocks_a_wrong_value_and_stops_training(project, instance, tmp_path):
-    # given a transactions file with one negative amount
-    bad = with_negative_amount(project, tmp_path / "transactions_negative.csv", line=5)
+def test_contract_blocks_wrong_values_past_the_budget_and_stops_training(
+    project, instance, tmp_path
+):
+    # given a transactions file with a negative amount on every line
+    bad = with_negative_amount(project, tmp_path / "transactions_negative.csv")
     # when the job runs on it
     summary = run_churn(project, instance, {"transactions": bad})
-    # then the clause that failed is named, and no model is trained
+    # then the clause that failed is named with the share it rejected, and no model is trained
     verdict = gate(summary, "redacted_transactions", "column_values_to_be_between__amount")
-    assert not verdict.passed and "1 unexpected" in verdict.summary, verdict
+    assert not verdict.passed and "(100.00%)" in verdict.summary, verdict
+    assert "over the budget 5.00%" in verdict.summary, verdict
     assert status(summary, "customer_features") == "not run"
     assert status(summary, "churn_model") == "not run"
     assert any("column_values_to_be_between__amount" in f for f in summary.failures)
