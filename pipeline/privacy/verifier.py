@@ -152,7 +152,7 @@ def recase(text: str) -> str:
     """A copy of ``text`` for NER to read where case carries no information: same length, so
     the spans it finds are spans of the original. Returns ``text`` itself when nothing changes.
 
-    Only lines with no capital letter outside replacement tags are recased, every word
+    Only lines typed without capitals are recased (``_typed_in_lower_case``), every word
     capitalized ("called collin hendriks about the refund" reads "Called Collin Hendriks About
     The Refund"). Words in capitals stay as they are: recased, clinical and commercial acronyms
     read as names far more often than shouted names do.
@@ -162,16 +162,24 @@ def recase(text: str) -> str:
     position = 0
     changed = False
     for line in text.splitlines(keepends=True):
-        words = [
-            m
-            for m in _WORD.finditer(line)
-            if not any(s <= position + m.start() < e for s, e in tags)
-        ]
-        if words and not any(ch.isupper() for m in words for ch in m.group()):
-            for m in words:
+        if _typed_in_lower_case(line, position, tags):
+            for m in _WORD.finditer(line):
                 changed |= _capitalize(out, position + m.start(), m.group())
         position += len(line)
     return "".join(out) if changed else text
+
+
+def _typed_in_lower_case(line: str, position: int, tags: list[tuple[int, int]]) -> bool:
+    """Whether a line was typed without capitals: it starts with a lower-case word (not a
+    replacement tag: "<PERSON> asked about repayment." is ordinary English) and no word
+    outside the tags has a capital."""
+    words = [
+        m for m in _WORD.finditer(line) if not any(s <= position + m.start() < e for s, e in tags)
+    ]
+    first = re.search(r"<[A-Z][A-Z0-9_]*>|[^\W_]", line)
+    if not words or first is None or first.group().startswith("<"):
+        return False
+    return first.group().islower() and not any(ch.isupper() for m in words for ch in m.group())
 
 
 def _capitalize(chars: list[str], start: int, word: str) -> bool:

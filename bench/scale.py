@@ -1,0 +1,213 @@
+"""Benchmark: the churn pipeline at 10k, 100k and 1M customers, per asset and end to end.
+
+    .venv/bin/python bench/scale.py [--sizes 10000 100000 1000000] [--data DIR]
+
+For each size the project's own generator (``govern generate --customers N``: about five
+transactions per customer, with the generator's dirt) writes the landing files once into
+``--data`` (default: a folder under the system temp dir), and a fresh child process runs the
+whole churn job on them (``govern run --dataset churn --force`` in-process, its own
+``GOVERN_HOME``), so each size has its own peak RSS. The child reports:
+
+- wall time and peak RSS per asset (steps run one after another in-process; RSS is sampled
+  every 0.1 s and attributed to the step running at the time), and end to end;
+- time per row (per customer line, and per input line of both files);
+- a bare DuckDB ``read_csv`` of the same two files (all VARCHAR, rejects stored), timed in the
+  same process before the run, against the two ingest assets.
+
+Targets (issue 11): 100k customers under 2 minutes, 1M under 15 minutes and 4 GiB, time per
+row flat within 30% from 100k to 1M, ingest at most 2x the bare read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SOURCES = ("customers", "transactions")
+_SAMPLE_SECONDS = 0.1
+
+
+def _rss_mb() -> float:
+    """This process's resident set size now, from /proc (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class RssSampler(threading.Thread):
+    """Samples this process's RSS in the background: (monotonic time, MB) pairs."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.samples: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append((time.time(), _rss_mb()))
+            self._stop.wait(_SAMPLE_SECONDS)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.join()
+
+    def peak(self, start: float, end: float) -> float:
+        inside = [mb for t, mb in self.samples if start <= t <= end]
+        return max(inside, default=0.0)
+
+
+def data_for(size: int, data: Path | None) -> Path:
+    from pipeline.samples.churn import write_sample
+
+    folder = (data or Path(tempfile.gettempdir()) / "govern-scale") / f"customers-{size}"
+    if not all((folder / f"{s}.csv").is_file() for s in SOURCES):
+        print(f"  generating {size} customers into {folder} ...", file=sys.stderr, flush=True)
+        write_sample(folder, customers=size)
+    return folder
+
+
+def bare_read_seconds(folder: Path) -> dict[str, float]:
+    """A bare DuckDB read of each file: every column VARCHAR, rejects stored, in memory."""
+    import duckdb
+
+    seconds = {}
+    for source in SOURCES:
+        with duckdb.connect() as conn:
+            start = time.perf_counter()
+            conn.execute(
+                "CREATE TABLE t AS SELECT * FROM read_csv(?, all_varchar = true, header = true, "
+                "store_rejects = true)",
+                [str(folder / f"{source}.csv")],
+            )
+            seconds[source] = time.perf_counter() - start
+    return seconds
+
+
+def steps(instance, run_id: str) -> dict[str, tuple[float, float]]:
+    """Start and end time of each step of a run, from its event log."""
+    import dagster as dg
+
+    spans: dict[str, list[float]] = {}
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None or not event.step_key:
+            continue
+        if event.event_type == dg.DagsterEventType.STEP_START:
+            spans[event.step_key] = [entry.timestamp, entry.timestamp]
+        elif (
+            event.event_type
+            in (
+                dg.DagsterEventType.STEP_SUCCESS,
+                dg.DagsterEventType.STEP_FAILURE,
+            )
+            and event.step_key in spans
+        ):
+            spans[event.step_key][1] = entry.timestamp
+    return {k: (v[0], v[1]) for k, v in spans.items()}
+
+
+def run_one(size: int, folder: Path) -> dict:
+    """In a fresh process: the churn job on ``folder``'s files, measured."""
+    os.environ["GOVERN_HOME"] = tempfile.mkdtemp(prefix=f"govern-scale-{size}-")
+    os.environ.setdefault("GOVERN_HMAC_KEY", "benchmark-key-not-secret")
+    import pipeline  # noqa: F401  (telemetry and network lookups off)
+    from pipeline.declarations.dataset import load_datasets
+    from pipeline.definitions import build_definitions
+    from pipeline.runs.instance import local_instance
+    from pipeline.runs.runner import run_dataset
+
+    bare = bare_read_seconds(folder)
+    lines = {s: sum(1 for _ in (folder / f"{s}.csv").open("rb")) - 1 for s in SOURCES}
+    dataset = next(d for d in load_datasets(ROOT) if d.name == "churn")
+    defs = build_definitions(ROOT)
+    sampler = RssSampler()
+    sampler.start()
+    with local_instance() as instance:
+        start = time.time()
+        paths = {s: folder / f"{s}.csv" for s in SOURCES}
+        summary = run_dataset(defs, dataset, instance, paths, root=ROOT)
+        end = time.time()
+        spans = steps(instance, summary.run_id)
+    sampler.stop()
+    assets = {
+        key: {"seconds": round(e - s, 2), "peak_rss_mb": round(sampler.peak(s, e), 1)}
+        for key, (s, e) in spans.items()
+        if not key.startswith("asset_check")
+    }
+    return {
+        "customers": size,
+        "lines": lines,
+        "success": summary.success,
+        "failures": summary.failures,
+        "seconds": round(end - start, 2),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "assets": assets,
+        "bare_read_seconds": {k: round(v, 3) for k, v in bare.items()},
+    }
+
+
+def report(result: dict) -> str:
+    size, lines = result["customers"], result["lines"]
+    total_lines = sum(lines.values())
+    out = [
+        f"{size} customers ({lines['customers']} + {lines['transactions']} lines): "
+        f"{result['seconds']:.1f} s end to end, peak RSS {result['peak_rss_mb']:.0f} MB, "
+        f"{1e6 * result['seconds'] / total_lines:.1f} us per input line, "
+        f"{1e3 * result['seconds'] / size:.2f} ms per customer"
+        + ("" if result["success"] else f"  FAILED: {result['failures']}"),
+        f"  {'asset':<24} {'seconds':>8} {'peak MB':>8}",
+    ]
+    for key, facts in result["assets"].items():
+        out.append(f"  {key:<24} {facts['seconds']:>8.1f} {facts['peak_rss_mb']:>8.0f}")
+    for source in SOURCES:
+        ingest = result["assets"].get(f"raw_{source}", {}).get("seconds")
+        bare = result["bare_read_seconds"][source]
+        if ingest:
+            out.append(
+                f"  ingest {source}: {ingest:.2f} s vs bare DuckDB read_csv {bare:.2f} s "
+                f"({ingest / bare:.1f}x; step time, imports and checks included)"
+            )
+    return "\n".join(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--data", type=Path, default=None, help="where the landing files go")
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # the child process
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_one(args.one, data_for(args.one, args.data))))
+        return
+    results = []
+    for size in args.sizes:
+        data_for(size, args.data)
+        command = [sys.executable, __file__, "--one", str(size)]
+        if args.data:
+            command += ["--data", str(args.data)]
+        print(f"running {size} customers ...", file=sys.stderr, flush=True)
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            print(done.stderr[-3000:], file=sys.stderr)
+            continue
+        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        print(report(results[-1]), flush=True)
+    if len(results) > 1:
+        per_row = [r["seconds"] / r["customers"] for r in results]
+        print(f"\ntime per customer, largest vs smallest size: {per_row[-1] / per_row[0]:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
