@@ -119,8 +119,12 @@ def build_ingest_asset(
                 "reject_reasons": dg.MetadataValue.json(summarize_reasons(report.reject_reasons)),
             }
             slas = [_sla_check_result(r) for r in sla_results(conn, staged, path, report, spec)]
+            counts = {k: evidence[k] for k in ("rows_in", "rows_loaded", "rows_rejected")}
             yield from audited(
-                key, check_specs, [gate_result("ingest_contract", passed, summary, evidence), *slas]
+                key,
+                check_specs,
+                [gate_result("ingest_contract", passed, summary, evidence), *slas],
+                counts,
             )
             publish(conn, "raw", source)
             publish(conn, "quarantine", source)

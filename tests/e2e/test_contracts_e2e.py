@@ -42,6 +42,9 @@ def test_a_broken_file_stops_training(project, instance, tmp_path):
     verdict = gate(summary, "raw_customers", "ingest_contract")
     assert not verdict.passed and "quote was left open" in verdict.summary, verdict
     assert status(summary, "churn_model") == "not run"
+    # and the failed asset still reports its row invariant
+    facts = next(a.facts for a in summary.assets if a.asset == "raw_customers")
+    assert facts["rows_in"] == facts["rows_loaded"] + facts["rows_rejected"] > 0, facts
 
 
 def test_schema_drift_between_materializations_warns_without_blocking(project, instance, edit_file):
