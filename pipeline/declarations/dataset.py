@@ -97,7 +97,8 @@ class ModelSpec(StrictModel):
     promotion_tolerance: float = Field(
         default=0.0,
         ge=0,
-        description="A new version becomes champion if its metric >= champion's - this.",
+        description="A new version becomes champion only if its metric beats the champion's "
+        "by more than this (a tie never does).",
     )
 
     @field_validator("estimator")

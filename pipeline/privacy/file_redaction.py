@@ -2,6 +2,9 @@
 
 The file is read through the source's ingest contract (typed, unreadable lines quarantined and
 counted), redacted, re-scanned by the residual-PII gate, and written only if the gate passes.
+A file that lost more of its rows to quarantine than the source's ``max_reject_fraction``
+allows (or all of them) is refused before any redaction: the file written would silently lack
+them, and an empty file shared with "0 rows written" is a failure, not a success.
 """
 
 from dataclasses import dataclass
@@ -10,11 +13,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipeline.declarations.dataset import DatasetSpec
+from pipeline.declarations.dataset import DatasetSpec, SourceSpec
 from pipeline.errors import GovernError
-from pipeline.ingest.reader import ingest_to_table
-from pipeline.ingest.rejects import summarize_reasons
-from pipeline.naming import policy_file, policy_path
+from pipeline.ingest.reader import IngestReport, ingest_to_table
+from pipeline.ingest.rejects import reject_advice, summarize_reasons
+from pipeline.naming import declaration_file, policy_file, policy_path
 from pipeline.privacy.known_values import names_from_other_sources
 from pipeline.privacy.policy import PiiPolicy, load_policy
 from pipeline.privacy.redactor import RedactionReport, Redactor
@@ -68,6 +71,22 @@ def _other_names(
     return names_from_other_sources(conn, policy, lambda other: quote_ident(f"_other_{other}"))
 
 
+def check_reject_budget(ingest: IngestReport, spec: SourceSpec, dataset: str) -> None:
+    """Refuse a file whose rejected share is over the source's ``max_reject_fraction``, or of
+    which no row could be read at all (whatever the budget). The message holds counts, reasons
+    and where the budget is declared, never a line of the file."""
+    over = ingest.reject_fraction > spec.max_reject_fraction
+    if not over and not (ingest.rows_in and ingest.rows_loaded == 0):
+        return
+    budget = f", over the budget max_reject_fraction {spec.max_reject_fraction:g}" if over else ""
+    raise GovernError(
+        f"{ingest.source}: {ingest.rows_rejected} of {ingest.rows_in} rows rejected "
+        f"({ingest.reject_fraction:.1%}){budget}; nothing written "
+        f"({reject_advice(ingest)}). Fix the file or raise the budget in "
+        f"{declaration_file(dataset)} (sources.{ingest.source}.max_reject_fraction)."
+    )
+
+
 def load_and_redact(
     datasets: list[DatasetSpec],
     root: Path,
@@ -76,7 +95,8 @@ def load_and_redact(
     keys: RedactionKeys,
     progress: Progress = None,
 ) -> tuple[FileRedaction, pd.DataFrame]:
-    """Read ``input_path`` through the source's contract and redact it (in memory only)."""
+    """Read ``input_path`` through the source's contract and redact it (in memory only);
+    refused before redaction if too many of its rows are rejected (``check_reject_budget``)."""
     dataset = find_source(datasets, source)
     spec = dataset.sources[source]
     policy = load_policy(policy_path(root, source))
@@ -89,6 +109,7 @@ def load_and_redact(
             "input",
             "quarantine",
         )
+        check_reject_budget(ingest, spec, dataset.name)
         frame = conn.execute("SELECT * FROM input").df()
         names = _other_names(conn, dataset, policy, root)
     redactor = Redactor(policy, keys.hmac_key, keys.spacy_model)

@@ -32,6 +32,8 @@ _IDENTIFIER_AFTER = re.compile(r"^\s*[(,:]\s*<[A-Z][A-Z0-9_]*>")
 _REINTERPRETED = frozenset({"ORG", "GPE", "LOC", "NORP", "FAC", "PRODUCT", "WORK_OF_ART"})
 _NAME_RIGHT = re.compile(rf"^(?:[ ](?-i:[A-Z]){_PART}|-[^\W\d_]+)")
 _NAME_LEFT = re.compile(rf"(?:^|(?<=[\s(]))((?-i:[A-Z]){_PART})[ -]$")
+# How far beside a name ``_grow`` and ``coordinated_names`` look: further than any name part.
+_REACH = 200
 
 
 def plausible_person(text: str) -> bool:
@@ -131,12 +133,18 @@ def ner_entity(
 
 
 def _grow(text: str, start: int, end: int) -> tuple[int, int]:
-    """Widen ``[start, end)`` over capitalized words (and hyphen parts) touching it."""
-    while match := _NAME_RIGHT.match(text[end:]):
+    """Widen ``[start, end)`` over capitalized words (and hyphen parts) touching it.
+
+    Each step reads only the ``_REACH`` characters beside the span: a cell can be megabytes
+    long, and copying or searching all of it once per name made long cells quadratic.
+    """
+    while match := _NAME_RIGHT.match(text[end : end + _REACH]):
         if never_a_name(match.group(0).strip(" -")):
             break
         end += match.end()
-    while match := _NAME_LEFT.search(text[:start]):
+    # ``endpos`` stands for the end of the string (``$``); the lookbehind still sees before
+    # ``pos``, so a word is never taken from its middle.
+    while match := _NAME_LEFT.search(text, max(0, start - _REACH), start):
         if never_a_name(match.group(1)) or TAG.search(match.group(0)):
             break
         start = match.start(1)
@@ -156,8 +164,7 @@ def extend_names(text: str, hits: list[Hit]) -> list[Hit]:
         grown.append(hit)
     for tag in re.finditer(r"<PERSON>", text):
         # In text redacted once already, the rest of a half-redacted name touches its tag.
-        blanked = text[: tag.start()] + "X" * (tag.end() - tag.start()) + text[tag.end() :]
-        start, end = _grow(blanked, tag.start(), tag.end())
+        start, end = _grow(text, tag.start(), tag.end())
         if start < tag.start():
             grown.append(Hit(start, tag.start(), "PERSON", 0.85))
         if end > tag.end():
@@ -363,7 +370,7 @@ def coordinated_names(text: str, hits: list[Hit]) -> list[Hit]:
             offset = max(0, start - 80)
             found.append(Hit(offset + match.start(1), offset + match.end(1), "PERSON", hit.score))
             start = offset + match.start(1)
-        while (match := _LIST_RIGHT.match(text[end:])) and _listed(match.group(1)):
+        while (match := _LIST_RIGHT.match(text[end : end + _REACH])) and _listed(match.group(1)):
             found.append(Hit(end + match.start(1), end + match.end(1), "PERSON", hit.score))
             end += match.end(1)
     return hits + found

@@ -8,7 +8,8 @@ single regex pass per entity with validation only on hits. NER then runs only wh
 needed: pattern hits are first replaced by tags, the text is cut into sentences, identical
 sentences are analyzed once, ALL-CAPS words are shown to the model in Title case (the small
 model misses all-caps names), and spaCy runs with its NER components only, batched, on both
-cores for large inputs.
+cores for large inputs. A sentence too long for the model (a log pasted into one cell, with no
+sentence end in a megabyte) is read in overlapping pieces (``pipeline.privacy.ner.pieces``).
 
 Guards for known Presidio pitfalls: an email is never also split into URL matches (URL is not
 scanned and overlaps resolve to the longer, stronger entity); a PERSON must contain letters;
@@ -37,7 +38,7 @@ from pipeline.privacy.names import (
     plausible_person,
     title_case_shouting,
 )
-from pipeline.privacy.ner import named_entities
+from pipeline.privacy.ner import PIECE_CHARS, named_entities
 from pipeline.privacy.spans import (
     Hit,
     Segments,
@@ -167,7 +168,11 @@ class _Sentence:
 
 
 class ColumnScanner:
-    """Finds entities in many texts at once; built once per policy, reused for every column."""
+    """Finds entities in many texts at once; built once per policy, reused for every column.
+
+    ``ner_piece_chars`` is the longest text NER reads in one go; a longer sentence is read in
+    overlapping pieces (see ``pipeline.privacy.ner.pieces``).
+    """
 
     def __init__(
         self,
@@ -180,6 +185,7 @@ class ColumnScanner:
         phone_regions: Sequence[str] = DEFAULT_PHONE_REGIONS,
         spacy_model: str | None = None,
         language: str = "en",
+        ner_piece_chars: int = PIECE_CHARS,
     ):
         self.entities = frozenset(entities)
         self.threshold = threshold
@@ -207,6 +213,7 @@ class ColumnScanner:
         if self.ner_entities and not spacy_model:
             raise ValueError(f"entities {sorted(self.ner_entities)} need a spaCy model")
         self.spacy_model = spacy_model
+        self.ner_piece_chars = ner_piece_chars
 
     def scan(
         self, texts: Sequence[str], progress: Progress = None, allow: Iterable[str] = ()
@@ -337,7 +344,9 @@ class ColumnScanner:
     def _find_named_entities(self, column: _Column, progress: Progress) -> None:
         """NER on distinct sentences of the texts, with pattern hits already replaced by tags."""
         sentences = _distinct_sentences(column)
-        found = named_entities(self.spacy_model, [title_case_shouting(s) for s in sentences])
+        found = named_entities(
+            self.spacy_model, [title_case_shouting(s) for s in sentences], self.ner_piece_chars
+        )
         for done, (sentence, ents) in enumerate(zip(sentences, found, strict=True), start=1):
             where = sentences[sentence]
             tags = tag_spans(sentence)
@@ -383,6 +392,6 @@ def _distinct_sentences(column: _Column) -> dict[str, _Sentence]:
         for sentence in _SENTENCE_END.split(masked):
             offset = masked.index(sentence, position)
             position = offset + len(sentence)
-            if any(ch.isupper() for ch in sentence):
+            if sentence.lower() != sentence:  # a capital letter (no Python loop over a long one)
                 sentences[sentence].occurrences.append((index, segments, offset))
     return sentences

@@ -32,8 +32,14 @@ def tag_spans(text: str) -> list[tuple[int, int]]:
 
 
 def in_tag(tags: list[tuple[int, int]], start: int, end: int) -> bool:
-    """Whether [start, end) touches one of the replacement tags (such as <PHONE_NUMBER>)."""
-    return any(start < tag_end and end > tag_start for tag_start, tag_end in tags)
+    """Whether [start, end) touches one of the replacement tags (such as <PHONE_NUMBER>).
+
+    ``tags`` are in order and never overlap (``tag_spans``), so the last one that starts before
+    ``end`` is the only one that can reach past ``start``: a bisection, not a scan of every
+    tag (a long cell redacted once holds thousands of them).
+    """
+    index = bisect.bisect_left(tags, end, key=lambda tag: tag[0]) - 1
+    return index >= 0 and tags[index][1] > start
 
 
 def outside_tags(text: str, hits: list[Hit]) -> list[Hit]:
@@ -42,15 +48,23 @@ def outside_tags(text: str, hits: list[Hit]) -> list[Hit]:
 
 
 def resolve_hits(hits: list[Hit]) -> list[Hit]:
-    """Non-overlapping hits: the longer wins, then the stronger entity, then the higher score."""
+    """Non-overlapping hits: the longer wins, then the stronger entity, then the higher score.
+
+    The hits kept so far are held in order of their start, so each new one is checked against
+    its two neighbours only: a long cell can hold tens of thousands of hits.
+    """
     ordered = sorted(
         hits, key=lambda h: (-(h.end - h.start), -PRIORITY.get(h.entity, 0), -h.score, h.start)
     )
-    kept: list[Hit] = []
+    kept: list[Hit] = []  # in order of start; they never overlap
     for hit in ordered:
-        if all(hit.end <= k.start or hit.start >= k.end for k in kept):
-            kept.append(hit)
-    return sorted(kept, key=lambda h: h.start)
+        index = bisect.bisect_left(kept, hit.start, key=lambda k: k.start)
+        if index and kept[index - 1].end > hit.start:
+            continue
+        if index < len(kept) and kept[index].start < hit.end:
+            continue
+        kept.insert(index, hit)
+    return kept
 
 
 def mask_hits(text: str, hits: list[Hit]) -> tuple[str, Segments]:
@@ -70,7 +84,7 @@ def mask_hits(text: str, hits: list[Hit]) -> tuple[str, Segments]:
 
 def unmask(segments: Segments, masked_position: int) -> int:
     """Original offset of a masked-text position that lies outside every tag."""
-    index = bisect.bisect_right([s[0] for s in segments], masked_position) - 1
+    index = bisect.bisect_right(segments, masked_position, key=lambda s: s[0]) - 1
     masked_start, original_start, _ = segments[max(index, 0)]
     return original_start + (masked_position - masked_start)
 

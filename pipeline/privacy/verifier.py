@@ -30,6 +30,7 @@ from scipy.stats import beta
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from pipeline.privacy.entities import NER_ENTITIES
+from pipeline.privacy.ner import pieces
 from pipeline.privacy.presidio import build_lean_analyzer
 from pipeline.privacy.spans import Hit, resolve_hits, tag_spans
 
@@ -101,12 +102,12 @@ class ResidualVerifier:
         if not texts or not wanted:
             return [[] for _ in texts]
         texts = list(texts)
-        found = self._analyze(texts, texts, wanted)
+        found = self._read(texts, texts, wanted)
         people = [e for e in wanted if e in NER_ENTITIES]
         copies = {i: c for i, t in enumerate(texts) if people and (c := recase(t)) != t}
         if copies:
             originals = [texts[i] for i in copies]
-            hits = self._analyze(list(copies.values()), originals, people)
+            hits = self._read(list(copies.values()), originals, people)
             for i, more in zip(copies, hits, strict=True):
                 found[i] += [h for h in more if not _common(copies[i][h.start : h.end])]
         return [
@@ -118,6 +119,25 @@ class ResidualVerifier:
         """Whether every word of a span is on the policy's allow list (terms of the trade)."""
         words = _WORD.findall(span.lower())
         return bool(words) and all(w in self.allow for w in words)
+
+    def _read(self, reads: list[str], originals: list[str], entities: list[str]) -> list[list[Hit]]:
+        """``_analyze`` on overlapping pieces of each text (``ner.pieces``: spaCy refuses a
+        text longer than its ``max_length``); each piece keeps the hits that start in the
+        range it owns, at their offsets in the whole text. A short text is one piece."""
+        jobs = [(i, piece) for i, read in enumerate(reads) for piece in pieces(read)]
+        results = self._analyze(
+            [reads[i][p.start : p.end] for i, p in jobs],
+            [originals[i][p.start : p.end] for i, p in jobs],
+            entities,
+        )
+        found: list[list[Hit]] = [[] for _ in reads]
+        for (i, piece), hits in zip(jobs, results, strict=True):
+            found[i] += [
+                Hit(h.start + piece.start, h.end + piece.start, h.entity, h.score)
+                for h in hits
+                if piece.owns_from <= h.start + piece.start < piece.owns_to
+            ]
+        return found
 
     def _analyze(
         self, reads: list[str], originals: list[str], entities: list[str]

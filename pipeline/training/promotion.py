@@ -1,12 +1,22 @@
-"""Promotion: a registered version becomes ``challenger``, and ``champion`` if at least as good.
+"""Promotion: a registered version becomes ``challenger``, and ``champion`` only if better.
 
-The decision and its reason are written on the model version as tags, for the audit trail.
+Better means the metric beats the champion's by more than the model's promotion tolerance. A tie
+is not better: two identical reruns would otherwise register a version each and move
+``champion`` every time, though nothing improved. The decision and its reason are written on the
+model version as tags, for the audit trail.
 """
 
 from dataclasses import dataclass
 
 import mlflow
 from mlflow.tracking import MlflowClient
+
+# Metric differences this small are floating-point noise, not a change. Without it the
+# tolerance's edge depends on rounding: 0.8 - 0.7 is 0.10000000000000009 in binary floating
+# point, which would beat 0.7 by more than a tolerance of 0.1 though it beats it by exactly
+# 0.1. The metrics (roc_auc, accuracy, f1) lie in [0, 1] and are shown to four decimals:
+# 1e-9 is far below any real change, and far above the rounding error of a difference.
+EPSILON = 1e-9
 
 
 @dataclass(frozen=True)
@@ -19,15 +29,16 @@ class Promotion:
 def decide(
     metric: str, value: float, tolerance: float, champion: tuple[str, float] | None
 ) -> Promotion:
-    """Champion if there is none yet, or if ``value`` is at least the champion's minus the
-    tolerance; challenger otherwise. ``champion`` is (version, its metric value)."""
+    """Champion if there is none yet, or if ``value`` beats the champion's by more than the
+    tolerance (and by more than ``EPSILON``); challenger otherwise. ``champion`` is (version,
+    its metric value)."""
     if champion is None:
         return Promotion("champion", "first registered version of this model", None)
     version, best = champion
-    better = value >= best - tolerance
+    better = value - best > tolerance + EPSILON
     reason = (
-        f"{metric} {value:.4f} {'>=' if better else '<'} champion v{version}'s {best:.4f} "
-        f"- tolerance {tolerance:g}"
+        f"{metric} {value:.4f} {'>' if better else '<='} champion v{version}'s {best:.4f} "
+        f"+ tolerance {tolerance:g}"
     )
     return Promotion("champion" if better else "challenger", reason, version)
 
@@ -44,7 +55,7 @@ def _champion(client: MlflowClient, name: str, metric: str) -> tuple[str, float]
 def promote(
     tracking_uri: str, name: str, version: str, metric: str, value: float, tolerance: float
 ) -> Promotion:
-    """Alias the new version ``challenger``; move ``champion`` to it if it is at least as good."""
+    """Alias the new version ``challenger``; move ``champion`` to it if it is better."""
     client = MlflowClient(tracking_uri, registry_uri=tracking_uri)
     client.set_registered_model_alias(name, "challenger", version)
     decision = decide(metric, value, tolerance, _champion(client, name, metric))

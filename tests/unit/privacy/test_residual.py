@@ -5,6 +5,7 @@ import math
 import pandas as pd
 import pytest
 
+from pipeline.privacy.ner import PIECE_CHARS
 from pipeline.privacy.policy import PiiPolicy
 from pipeline.privacy.redactor import Redactor
 from pipeline.privacy.residual import residual_scan
@@ -208,3 +209,18 @@ def test_terms_on_the_policy_allow_list_are_not_flagged():
     verifier = ResidualVerifier(DEFAULT_VERIFIER_MODEL, allow=frozenset({"hyperkalemia"}))
     # then it is not flagged
     assert verifier.flag(note, ["PERSON"]) == [[]]
+
+
+def test_a_cell_longer_than_a_piece_is_read_in_pieces_with_offsets_kept():
+    # given a long redacted note (several pieces) with a name and an e-mail left in it, one
+    # near where the first piece is cut and one at the end
+    filler = "The parcel was delivered to <STREET_ADDRESS> as agreed. " * 400
+    note = filler + "Please ask Margarethe Vandersloot about it. " + filler + "Mail ann@example.net"
+    assert len(note) > 2 * PIECE_CHARS
+    # when the verifier reads it
+    hits = ResidualVerifier(DEFAULT_VERIFIER_MODEL).flag([note], ["PERSON", "EMAIL_ADDRESS"])[0]
+    # then both are found once, at their offsets in the whole cell
+    assert sorted(note[h.start : h.end] for h in hits) == [
+        "Margarethe Vandersloot",
+        "ann@example.net",
+    ]

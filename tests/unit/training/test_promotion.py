@@ -1,5 +1,6 @@
-"""Promotion: every new version is challenger, champion only if at least as good as the champion
-(less a tolerance); the decision and its reason are tagged on the version for the audit trail."""
+"""Promotion: every new version is challenger, champion only if it beats the champion by more
+than a tolerance (a tie is not better); the decision and its reason are tagged on the version for
+the audit trail."""
 
 import shutil
 from pathlib import Path
@@ -59,28 +60,54 @@ def test_the_first_version_is_champion():
     assert promotion.reason == "first registered version of this model", promotion.reason
 
 
-def test_a_tie_is_champion_and_a_worse_value_is_challenger():
+def test_a_tie_is_challenger_and_only_a_strictly_better_value_is_champion():
     # given a champion v3 at 0.75 and no tolerance
     champion = ("3", 0.75)
-    # then an equal value takes the title ('at least as good'), a lower one does not
+    # then an equal value stays challenger, a higher one takes the title, a lower one does not
     tie = decide("roc_auc", 0.75, 0.0, champion)
+    better = decide("roc_auc", 0.7501, 0.0, champion)
     worse = decide("roc_auc", 0.7499, 0.0, champion)
-    assert tie.alias == "champion", "an equal metric is 'at least as good': it becomes champion"
+    assert tie.alias == "challenger", "a tie is not an improvement: the champion must stay"
+    assert better.alias == "champion", "a strictly better model must become champion"
     assert worse.alias == "challenger", "a worse model must not become champion"
-    assert worse.previous_champion == "3", "the decision names the champion it was compared with"
-    assert worse.reason == "roc_auc 0.7499 < champion v3's 0.7500 - tolerance 0", worse.reason
-    assert tie.reason == "roc_auc 0.7500 >= champion v3's 0.7500 - tolerance 0", tie.reason
+    assert tie.previous_champion == "3", "the decision names the champion it was compared with"
+    assert tie.reason == "roc_auc 0.7500 <= champion v3's 0.7500 + tolerance 0", tie.reason
+    assert better.reason == "roc_auc 0.7501 > champion v3's 0.7500 + tolerance 0", better.reason
 
 
-def test_the_tolerance_admits_a_slightly_worse_model_down_to_its_edge():
-    # given a champion at 0.75 and a tolerance of 0.25 (both exact in binary floating point)
+def test_a_tie_in_all_but_float_rounding_is_still_a_tie():
+    # given a champion whose metric is 0.1 + 0.2 (0.30000000000000004 in binary floating point)
+    champion = ("1", 0.1 + 0.2)
+    # then 0.3 is no worse and 0.30000000000000004 against a champion at 0.3 is no better
+    assert decide("f1", 0.3, 0.0, champion).alias == "challenger"
+    assert decide("f1", 0.1 + 0.2, 0.0, ("1", 0.3)).alias == "challenger", (
+        "a difference of rounding noise must not move the champion"
+    )
+
+
+def test_the_tolerance_is_the_margin_a_challenger_must_beat_the_champion_by():
+    # given a champion at 0.75 and a tolerance of 0.05
     champion = ("1", 0.75)
-    # then a value at exactly champion - tolerance is champion, just under it is challenger
-    edge = decide("f1", 0.5, 0.25, champion)
-    under = decide("f1", 0.49, 0.25, champion)
-    assert edge.alias == "champion", "champion minus the tolerance is still good enough"
-    assert under.alias == "challenger", "below champion minus tolerance must stay challenger"
-    assert edge.reason == "f1 0.5000 >= champion v1's 0.7500 - tolerance 0.25", edge.reason
+    # then a value inside the margin stays challenger, one past it is champion
+    inside = decide("f1", 0.79, 0.05, champion)
+    past = decide("f1", 0.81, 0.05, champion)
+    assert inside.alias == "challenger", "better by less than the tolerance is not enough"
+    assert past.alias == "champion", "better by more than the tolerance must be champion"
+    assert inside.reason == "f1 0.7900 <= champion v1's 0.7500 + tolerance 0.05", inside.reason
+
+
+@pytest.mark.parametrize(
+    ("best", "tolerance", "value"),
+    [(0.7, 0.1, 0.8), (0.6, 0.2, 0.8), (0.75, 0.25, 1.0), (0.1, 0.2, 0.3), (0.35, 0.15, 0.5)],
+)
+def test_better_by_exactly_the_tolerance_is_not_enough(best, tolerance, value):
+    # given a value that beats the champion by exactly the tolerance, in decimal arithmetic
+    # (in binary floating point 0.8 - 0.7 is 0.10000000000000009, more than 0.1)
+    promotion = decide("roc_auc", value, tolerance, ("1", best))
+    # then it is not better by more than the tolerance, whatever the rounding says
+    assert promotion.alias == "challenger", promotion.reason
+    # and a step just past the edge is
+    assert decide("roc_auc", value + 1e-6, tolerance, ("1", best)).alias == "champion"
 
 
 # --- promotion in the registry ----------------------------------------------------------------
@@ -113,20 +140,37 @@ def test_a_worse_version_is_challenger_and_the_champion_stays(store):
     assert aliases(client) == {"champion": "1", "challenger": "2"}, aliases(client)
     decision, reason = decision_tags(client, worse)
     assert decision == "challenger", "the version's tag must record the refusal"
-    assert "roc_auc 0.7000 < champion v1's 0.8000" in reason, reason
+    assert "roc_auc 0.7000 <= champion v1's 0.8000" in reason, reason
 
 
-def test_a_version_within_the_tolerance_takes_over_as_champion(store):
-    # given champion v1 at roc_auc 0.80 and v2 at 0.79, inside a tolerance of 0.02
+def test_an_identical_rerun_is_registered_but_does_not_move_the_champion(store):
+    # given champion v1 at roc_auc 0.80 and a rerun v2 with the very same metric
     uri, client = store
     promote(uri, MODEL, register(client, {"roc_auc": 0.8}), "roc_auc", 0.8, 0.0)
-    close = register(client, {"roc_auc": 0.79})
+    rerun = register(client, {"roc_auc": 0.8})
     # when v2 is promoted
-    promotion = promote(uri, MODEL, close, "roc_auc", 0.79, 0.02)
-    # then v2 is champion, as the tolerance documents, and the previous champion is named
-    assert promotion.alias == "champion", "a model within the tolerance becomes champion"
+    promotion = promote(uri, MODEL, rerun, "roc_auc", 0.8, 0.0)
+    # then v2 is challenger only, v1 stays champion, and v2's tags say why
+    assert promotion.alias == "challenger", "a tie must not move the champion"
+    assert aliases(client) == {"champion": "1", "challenger": "2"}, aliases(client)
+    assert decision_tags(client, rerun) == (
+        "challenger",
+        "roc_auc 0.8000 <= champion v1's 0.8000 + tolerance 0",
+    )
+
+
+def test_a_version_better_by_more_than_the_tolerance_takes_over_as_champion(store):
+    # given champion v1 at roc_auc 0.80, then v2 at 0.805 and v3 at 0.82, with a tolerance 0.01
+    uri, client = store
+    promote(uri, MODEL, register(client, {"roc_auc": 0.8}), "roc_auc", 0.8, 0.0)
+    slightly = promote(uri, MODEL, register(client, {"roc_auc": 0.805}), "roc_auc", 0.805, 0.01)
+    # when v3 is promoted
+    promotion = promote(uri, MODEL, register(client, {"roc_auc": 0.82}), "roc_auc", 0.82, 0.01)
+    # then v2, inside the tolerance, stayed challenger; v3 is champion and names v1 as replaced
+    assert slightly.alias == "challenger", "better by less than the tolerance is not enough"
+    assert promotion.alias == "champion", "better by more than the tolerance becomes champion"
     assert str(promotion.previous_champion) == "1", "the decision names the champion it replaced"
-    assert aliases(client) == {"champion": "2", "challenger": "2"}, aliases(client)
+    assert aliases(client) == {"champion": "3", "challenger": "3"}, aliases(client)
 
 
 def test_the_champion_is_judged_on_its_logged_metric_not_the_challengers_claim(store):
