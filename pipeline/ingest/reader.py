@@ -1,14 +1,20 @@
 """Ingest: a raw CSV/Parquet file into a typed DuckDB table, losing nothing.
 
-DuckDB reads every field as text first (rows it cannot split go to its reject table with their
-line number), then types are normalized in SQL: stray whitespace trimmed, empty strings made
-NULL, dates parsed from several formats. A row whose field cannot be typed, and an exact
-duplicate of an earlier row, go to the quarantine table with line number and reason. The
-invariant ``rows_in == rows_loaded + rows_rejected`` holds by construction and is re-checked.
+DuckDB reads every field as text first (records it cannot split go to its reject table), and
+one SQL pass types that stream: stray whitespace trimmed, empty strings made NULL, dates parsed
+from several formats. A row whose field cannot be typed, and an exact duplicate of an earlier
+row, go to the quarantine table with line number and reason. The invariant
+``rows_in == rows_loaded + rows_rejected`` holds by construction and is re-checked.
+
+The rows are written once, typed, straight into the target table, in file order (DuckDB keeps
+insertion order, so a row's ``rowid`` is its ordinal among the records it accepted); the few
+rows taken out again (untypable, duplicate) are found by set operations, and their line numbers
+are mapped in SQL (``pipeline.ingest.lines``). No Python loops over rows, and DuckDB, not
+Python, holds the data, so a file larger than memory streams through.
 """
 
-import codecs
-import hashlib
+import re
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,9 +22,30 @@ import duckdb
 
 from pipeline.declarations.dataset import SourceSpec
 from pipeline.errors import IngestError
+from pipeline.ingest.lines import LineMap, load_reject_records, prepare, quarantine_rejects
+from pipeline.ingest.readable import check_readable, unreadable
+from pipeline.ingest.scan import file_digest, last_line
 from pipeline.storage.sql import quote_ident, quote_literal
 
 QUARANTINE_COLUMNS = "line BIGINT, reason VARCHAR, column_name VARCHAR, raw VARCHAR"
+# A strptime directive (%Y, %-d, %%); what is left of a format once they are removed must
+# appear in a value for it to parse.
+_DIRECTIVE = re.compile(r"%-?[A-Za-z%]")
+# Types whose DuckDB parse (TRY_CAST, TRY_STRPTIME) skips surrounding whitespace itself: their
+# text is typed untrimmed, trim() runs only to tell a blank value from a wrong one.
+_SELF_TRIMMING = frozenset({"BIGINT", "INTEGER", "DOUBLE", "DATE"})
+# DuckDB's reject tables, of the read and of the re-read (``_csv_relation``).
+_DUCKDB_REJECTS = ("_rejects", "_reject_scans", "_reread_rejects", "_reread_scans")
+_TEMP_TABLES = (
+    "_quarantine",
+    "_reject_records",
+    "_reject_lines",
+    "_multi_line",
+    "_gaps",
+    "_shift_sums",
+    "_duplicates",
+    *_DUCKDB_REJECTS,
+)
 
 
 @dataclass(frozen=True)
@@ -47,59 +74,7 @@ class IngestReport:
 
 def file_sha256(path: Path) -> str:
     """The file's sha256, exactly as ``sha256sum`` prints it."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def check_readable(path: Path, spec: SourceSpec) -> None:
-    """Fail early, and clearly, on a file that cannot be ingested at all."""
-    if not path.exists():
-        raise IngestError(
-            f"{path}: source file not found; check the path in the declaration "
-            "or pass --source NAME=PATH"
-        )
-    if path.stat().st_size == 0:
-        raise IngestError(f"{path}: the file is empty; expected a header line and rows")
-    if spec.file_format == "csv":
-        _check_csv_header(path, spec)
-
-
-def _check_csv_header(path: Path, spec: SourceSpec) -> None:
-    with path.open("rb") as handle:
-        first = handle.readline()
-    if first.startswith(codecs.BOM_UTF8):
-        first = first[len(codecs.BOM_UTF8) :]
-    try:
-        header_line = first.decode("utf-8").rstrip("\r\n")
-    except UnicodeDecodeError as exc:
-        raise IngestError(
-            f"{path}: line 1: not UTF-8 ({exc.reason}); re-encode the file as UTF-8"
-        ) from None
-    header = [name.strip().strip('"') for name in header_line.split(spec.delimiter)]
-    expected = list(spec.columns)
-    if header == expected:
-        return
-    if len(header) == 1 and len(expected) > 1:
-        raise IngestError(
-            f"{path}: line 1: found one column {header[0][:40]!r}; expected "
-            f"{len(expected)} separated by {spec.delimiter!r} (wrong delimiter?)"
-        )
-    missing = [c for c in expected if c not in header]
-    extra = [c for c in header if c not in expected]
-    details = []
-    if missing:
-        details.append(f"missing columns {missing}")
-    if extra:
-        details.append(f"unexpected columns {extra}")
-    if not details:
-        details.append(f"columns out of order: {header}")
-    raise IngestError(
-        f"{path}: line 1 (header): {'; '.join(details)}. Update the source's "
-        "columns in its dataset declaration, or fix the file."
-    )
+    return file_digest(path)[0]
 
 
 def ingest_to_table(
@@ -112,43 +87,69 @@ def ingest_to_table(
 ) -> IngestReport:
     """Load ``path`` into ``table`` and its rejects into ``quarantine_table`` (both replaced)."""
     check_readable(path, spec)
-    sha256 = file_sha256(path)
     conn.execute("CREATE OR REPLACE TEMP TABLE _quarantine (" + QUARANTINE_COLUMNS + ")")
-    rows_text = _read_as_text(conn, spec, path)
-    rows_in = rows_text + _count(conn, "_quarantine")
-    _type_rows(conn, spec)
-    conn.execute(
-        f"CREATE OR REPLACE TABLE {table} AS SELECT * EXCLUDE (_line) FROM _typed ORDER BY _line"
-    )
-    conn.execute(
-        f"CREATE OR REPLACE TABLE {quarantine_table} AS SELECT * FROM _quarantine ORDER BY line"
-    )
-    rows_loaded = _count(conn, table)
-    reasons = dict(
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # Python reads the file's bytes while DuckDB works (both release the GIL): its last
+        # line during DuckDB's read, its hash during the rest, which keeps fewer cores busy.
+        last = pool.submit(last_line, path)
+        read = _read_parquet if spec.file_format == "parquet" else _read_csv
+        rows_read = read(conn, spec, path, table)
+        digest = pool.submit(file_digest, path)
+        rows_in, line_map = _number_lines(conn, spec, path, rows_read, last)
+        _take_out_untypable_and_duplicates(conn, spec, table, line_map)
         conn.execute(
-            f"SELECT reason, count(*) FROM {quarantine_table} GROUP BY 1 ORDER BY 1"
-        ).fetchall()
+            f"CREATE OR REPLACE TABLE {quarantine_table} AS SELECT * FROM _quarantine ORDER BY line"
+        )
+        conn.execute("; ".join(f"DROP TABLE IF EXISTS {temp}" for temp in _TEMP_TABLES))
+        return _report(conn, source, path, digest.result(), rows_in, table, quarantine_table)
+
+
+def _number_lines(
+    conn: duckdb.DuckDBPyConnection,
+    spec: SourceSpec,
+    path: Path,
+    rows_read: int,
+    last: Future[int],
+) -> tuple[int, LineMap]:
+    """The rows in (records read plus lines of rejected records, quarantined here), and the
+    map from a record's ordinal to its line."""
+    if spec.file_format == "parquet":
+        return rows_read, LineMap(header=0)
+    breaks = f"SELECT {_line_breaks(list(spec.columns))} AS extra FROM "
+    line_map = prepare(
+        conn, rows_read, last.result(), path, breaks + _csv_relation(spec, path, "_reread")
     )
-    columns = dict(
-        conn.execute(
-            f"SELECT column_name, count(*) FROM {quarantine_table} WHERE "
-            "column_name IS NOT NULL GROUP BY 1 ORDER BY 1"
-        ).fetchall()
-    )
-    schema = [(r[0], r[1]) for r in conn.execute(f"DESCRIBE {table}").fetchall()]
-    for temp in ("_text", "_typed", "_quarantine"):
-        conn.execute(f"DROP TABLE IF EXISTS {temp}")
+    return rows_read + quarantine_rejects(conn, line_map, rows_read, last.result()), line_map
+
+
+def _report(
+    conn: duckdb.DuckDBPyConnection,
+    source: str,
+    path: Path,
+    digest: tuple[str, int],
+    rows_in: int,
+    table: str,
+    quarantine_table: str,
+) -> IngestReport:
+    reasons: dict[str, int] = {}
+    columns: dict[str, int] = {}
+    for reason, column, count in conn.execute(
+        f"SELECT reason, column_name, count(*) FROM {quarantine_table} GROUP BY ALL ORDER BY ALL"
+    ).fetchall():
+        reasons[reason] = reasons.get(reason, 0) + count
+        if column is not None:
+            columns[column] = columns.get(column, 0) + count
     return IngestReport(
         source=source,
         path=str(path),
-        sha256=sha256,
-        size_bytes=path.stat().st_size,
+        sha256=digest[0],
+        size_bytes=digest[1],
         rows_in=rows_in,
-        rows_loaded=rows_loaded,
+        rows_loaded=_count(conn, table),
         rows_rejected=sum(reasons.values()),
         reject_reasons=reasons,
         reject_columns=columns,
-        schema=schema,
+        schema=[(r[0], r[1]) for r in conn.execute(f"DESCRIBE {table}").fetchall()],
     )
 
 
@@ -156,127 +157,163 @@ def _count(conn: duckdb.DuckDBPyConnection, table: str) -> int:
     return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
-def _read_as_text(conn: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path) -> int:
-    """Read every field as VARCHAR into ``_text`` with a ``_line`` number; returns its rows."""
-    cols = list(spec.columns)
-    if spec.file_format == "parquet":
-        casts = ", ".join(f"CAST({quote_ident(c)} AS VARCHAR) AS {quote_ident(c)}" for c in cols)
-        conn.execute(
-            f"CREATE OR REPLACE TEMP TABLE _text AS SELECT {casts}, "
-            f"row_number() OVER () AS _line FROM read_parquet({quote_literal(str(path))})"
-        )
-        return _count(conn, "_text")
-    types = "{" + ", ".join(f"{quote_literal(c)}: 'VARCHAR'" for c in cols) + "}"
-    conn.execute("DROP TABLE IF EXISTS _rejects")
-    conn.execute("DROP TABLE IF EXISTS _reject_scans")
-    conn.execute(
-        f"CREATE OR REPLACE TEMP TABLE _text_raw AS SELECT * FROM read_csv("
-        f"{quote_literal(str(path))}, header=true, delim={quote_literal(spec.delimiter)}, "
-        f"columns={types}, store_rejects=true, rejects_table='_rejects', "
-        "rejects_scan='_reject_scans', strict_mode=true, auto_detect=false, quote='\"', "
-        "escape='\"', encoding='utf-8')"
+def _csv_relation(spec: SourceSpec, path: Path, rejects: str) -> str:
+    """SQL reading ``path`` with every field as text; rejects go to ``{rejects}_rejects``."""
+    types = "{" + ", ".join(f"{quote_literal(c)}: 'VARCHAR'" for c in spec.columns) + "}"
+    return (
+        f"read_csv({quote_literal(str(path))}, header=true, "
+        f"delim={quote_literal(spec.delimiter)}, columns={types}, store_rejects=true, "
+        f"rejects_table='{rejects}_rejects', rejects_scan='{rejects}_scans', strict_mode=true, "
+        "auto_detect=false, quote='\"', escape='\"', encoding='utf-8')"
     )
-    _quarantine_malformed_lines(conn)
-    rejected = [r[0] for r in conn.execute("SELECT line FROM _quarantine ORDER BY 1").fetchall()]
-    accepted = _count(conn, "_text_raw")
-    conn.execute("CREATE OR REPLACE TEMP TABLE _line_map (_ord BIGINT, _line BIGINT)")
-    if accepted:
-        conn.executemany(
-            "INSERT INTO _line_map VALUES (?, ?)",
-            list(enumerate(_accepted_lines(accepted, rejected), start=1)),
+
+
+def _read_csv(conn: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path, table: str) -> int:
+    """Read ``path`` into ``table``, typed; DuckDB's rejects into ``_reject_records``."""
+    # DuckDB appends to a reject table left from an earlier read: start from none.
+    conn.execute("; ".join(f"DROP TABLE IF EXISTS {t}" for t in _DUCKDB_REJECTS))
+    rows = _type_into(conn, spec, path, _csv_relation(spec, path, ""), table)
+    load_reject_records(conn, "_rejects")
+    return rows
+
+
+def _read_parquet(conn: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path, table: str) -> int:
+    """Read ``path`` into ``table``, typed, after checking it has the declared columns."""
+    source = f"read_parquet({quote_literal(str(path))})"
+    try:
+        present = {r[0] for r in conn.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    except duckdb.Error as exc:
+        raise unreadable(path, exc) from None
+    missing = [c for c in spec.columns if c not in present]
+    if missing:
+        raise IngestError(
+            f"{path}: missing columns {missing}. Update the source's columns in its dataset "
+            "declaration, or fix the file."
         )
-    conn.execute(
-        "CREATE OR REPLACE TEMP TABLE _text AS SELECT t.* EXCLUDE (_ord), m._line FROM "
-        "(SELECT *, row_number() OVER () AS _ord FROM _text_raw) t JOIN _line_map m USING (_ord)"
+    casts = ", ".join(
+        f"CAST({quote_ident(c)} AS VARCHAR) AS {quote_ident(c)}" for c in spec.columns
     )
-    conn.execute("DROP TABLE _text_raw")
-    conn.execute("DROP TABLE _line_map")
-    return accepted
+    return _type_into(conn, spec, path, f"(SELECT {casts} FROM {source})", table)
 
 
-def _quarantine_malformed_lines(conn: duckdb.DuckDBPyConnection) -> None:
-    """One quarantine row per physical line DuckDB could not split into fields.
+def _type_into(
+    conn: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path, relation: str, table: str
+) -> int:
+    """Write ``relation`` (all text) into ``table`` typed, in one pass; returns its rows.
 
-    A quote left open swallows the lines after it into one reject: each swallowed line is
-    quarantined on its own so the line count still adds up and nothing is lost silently.
+    Next to the typed columns: ``_bad``, the first column whose value does not parse as its
+    type; ``_raw``, the row's text as JSON (only on such rows, for the quarantine).
     """
-    rejects = conn.execute(
-        "SELECT line, lower(CAST(min(error_type) AS VARCHAR)), min(csv_line) FROM _rejects "
-        "GROUP BY line ORDER BY line"
-    ).fetchall()
-    rows = []
-    for line, error_type, csv_line in rejects:
-        physical = (csv_line or "").rstrip("\n").split("\n")
-        for offset, text in enumerate(physical):
-            reason = f"malformed line: {error_type}"
-            if offset:
-                reason += f" (inside a quote opened on line {line})"
-            rows.append((line + offset, reason, None, text.rstrip("\r")))
-    if rows:
-        conn.executemany("INSERT INTO _quarantine VALUES (?, ?, ?, ?)", rows)
+    trimmed, typed, failures, out = [], [], [], []
+    for column, column_type in spec.columns.items():
+        raw, value = quote_ident(column), quote_ident(f"_v_{column}")
+        if column_type in _SELF_TRIMMING:
+            text, filled = raw, f"trim({raw}) <> ''"
+        else:
+            text = quote_ident(f"_t_{column}")
+            trimmed.append(f"{_trimmed(raw)} AS {text}")
+            filled = f"{text} IS NOT NULL"
+        typed.append(f"{_typed_expression(text, column_type, spec.date_formats)} AS {value}")
+        out.append(f"{value} AS {raw}")
+        if column_type != "VARCHAR":
+            failures.append(
+                f"CASE WHEN {value} IS NULL AND {filled} THEN {quote_literal(column)} END"
+            )
+    bad = f"COALESCE({', '.join(failures)})" if failures else "CAST(NULL AS VARCHAR)"
+    raw_json = ", ".join(f"{quote_literal(c)}: {quote_ident(c)}" for c in spec.columns)
+    try:
+        return conn.execute(
+            f"CREATE OR REPLACE TABLE {table} AS "
+            f"WITH text AS (SELECT {', '.join(['*', *trimmed])} FROM {relation}), "
+            f"typed AS (SELECT *, {', '.join(typed)} FROM text), "
+            f"checked AS (SELECT *, {bad} AS _bad FROM typed) "
+            f"SELECT {', '.join(out)}, _bad, CASE WHEN _bad IS NOT NULL "
+            f"THEN to_json({{{raw_json}}}) END AS _raw FROM checked"
+        ).fetchone()[0]
+    except duckdb.Error as exc:
+        raise unreadable(path, exc) from None
 
 
-def _accepted_lines(accepted: int, rejected: list[int]) -> list[int]:
-    """Line numbers of accepted records: data lines from 2 on, minus the rejected ones.
-
-    DuckDB keeps the file's row order; this is exact for files with one record per line, which
-    the ingest contract expects (free text must not hold raw newlines).
-    """
-    skip = set(rejected)
-    lines: list[int] = []
-    line = 1
-    while len(lines) < accepted:
-        line += 1
-        if line not in skip:
-            lines.append(line)
-    return lines
+def _line_breaks(columns: list[str]) -> str:
+    """SQL: the line breaks inside a row's values, counted only on rows that have any."""
+    any_break = " OR ".join(f"contains({quote_ident(c)}, chr(10))" for c in columns)
+    counts = " + ".join(
+        f"coalesce(length({quote_ident(c)}) - length(replace({quote_ident(c)}, chr(10), '')), 0)"
+        for c in columns
+    )
+    return f"CASE WHEN {any_break} THEN {counts} ELSE 0 END"
 
 
-def _typed_expression(column: str, column_type: str, date_formats: list[str]) -> str:
-    text = f"NULLIF(trim({quote_ident(column)}), '')"
+def _trimmed(raw: str) -> str:
+    """SQL: ``raw`` without surrounding spaces, NULL when empty. Values without such spaces,
+    nearly all, skip trim(), which copies every string it is given."""
+    return (
+        f"CASE WHEN {raw} LIKE ' %' OR {raw} LIKE '% ' THEN NULLIF(trim({raw}), '') "
+        f"ELSE NULLIF({raw}, '') END"
+    )
+
+
+def _typed_expression(text: str, column_type: str, date_formats: list[str]) -> str:
+    """SQL typing ``text`` as ``column_type``; NULL if it is blank or does not parse."""
     if column_type == "VARCHAR":
         return text
     if column_type == "DATE":
-        parsed = ", ".join(f"TRY_STRPTIME({text}, {quote_literal(f)})" for f in date_formats)
+        parsed = ", ".join(_date_attempt(text, f) for f in date_formats)
         return f"CAST(COALESCE({parsed}) AS DATE)"
-    if column_type == "TIMESTAMP":
-        return f"TRY_CAST({text} AS TIMESTAMP)"
     return f"TRY_CAST({text} AS {column_type})"
 
 
-def _type_rows(conn: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
-    """Type ``_text`` into ``_typed``; untypable rows and exact duplicates to ``_quarantine``."""
-    selects, failures = [], []
-    for column, column_type in spec.columns.items():
-        expr = _typed_expression(column, column_type, spec.date_formats)
-        selects.append(f"{expr} AS {quote_ident(column)}")
-        raw_text = f"NULLIF(trim({quote_ident(column)}), '')"
-        failures.append(
-            f"CASE WHEN {raw_text} IS NOT NULL AND ({expr}) IS NULL THEN "
-            f"{quote_literal(column)} END"
-        )
-    raw_fields = ", ".join(f"{quote_literal(c)}: {quote_ident(c)}" for c in spec.columns)
+def _date_attempt(text: str, date_format: str) -> str:
+    """One format's parse, skipped for values lacking the format's punctuation.
+
+    A failed parse costs DuckDB about ten times a successful one, and most values fail every
+    format but theirs; a value without the format's separators cannot match it anyway.
+    """
+    parse = f"TRY_STRPTIME({text}, {quote_literal(date_format)})"
+    literal = _DIRECTIVE.sub("", date_format)
+    marks = sorted({c for c in literal if not c.isalnum() and not c.isspace()})
+    if not marks:
+        return parse
+    guard = " AND ".join(f"contains({text}, {quote_literal(m)})" for m in marks)
+    return f"CASE WHEN {guard} THEN {parse} END"
+
+
+def _take_out_untypable_and_duplicates(
+    conn: duckdb.DuckDBPyConnection, spec: SourceSpec, table: str, line_map: LineMap
+) -> None:
+    """Quarantine, then delete from ``table``, untypable rows and repeats of earlier rows.
+
+    Duplicates are sought only among the rows whose key (or, without one, whose hash of all
+    values) repeats or is NULL, not by sorting every row. A duplicate's ``raw`` is its values
+    as typed (equal to the first one's): keeping every row's text for it would mean a second
+    copy of the file.
+    """
+    untypable = f"SELECT rowid + 1 AS _ord, _bad, _raw FROM {table} WHERE _bad IS NOT NULL"
     conn.execute(
-        f"CREATE OR REPLACE TEMP TABLE _cast AS SELECT {', '.join(selects)}, _line, "
-        f"to_json({{{raw_fields}}}) AS _raw, "
-        f"concat_ws(',', {', '.join(failures)}) AS _bad FROM _text"
-    )
-    conn.execute(
-        "INSERT INTO _quarantine SELECT _line, 'unparsable value', split_part(_bad, ',', 1), "
-        "_raw FROM _cast WHERE _bad <> ''"
+        "INSERT INTO _quarantine SELECT line, 'unparsable value', _bad, _raw "
+        f"FROM ({line_map(untypable)})"
     )
     cols = ", ".join(quote_ident(c) for c in spec.columns)
-    conn.execute(
-        f"CREATE OR REPLACE TEMP TABLE _ranked AS SELECT *, row_number() OVER "
-        f"(PARTITION BY {cols} ORDER BY _line) AS _copy, min(_line) OVER (PARTITION BY {cols}) "
-        "AS _first FROM _cast WHERE _bad = ''"
+    key = quote_ident(spec.key) if spec.key else f"hash({cols})"
+    values = ", ".join(
+        f"{quote_literal(c)}: CAST({quote_ident(c)} AS VARCHAR)" for c in spec.columns
     )
     conn.execute(
-        "INSERT INTO _quarantine SELECT _line, 'duplicate of line ' || _first, NULL, _raw "
-        "FROM _ranked WHERE _copy > 1"
+        f"CREATE OR REPLACE TEMP TABLE _duplicates AS WITH repeated AS (SELECT rowid AS _rid "
+        f"FROM {table} WHERE _bad IS NULL AND ({key} IN (SELECT {key} FROM {table} "
+        f"WHERE _bad IS NULL GROUP BY 1 HAVING count(*) > 1) OR {key} IS NULL)) "
+        f"SELECT _ord, _first, to_json({{{values}}}) AS _raw FROM (SELECT *, rowid + 1 AS _ord, "
+        f"min(rowid + 1) OVER (PARTITION BY {cols}) AS _first FROM {table} "
+        "WHERE rowid IN (SELECT _rid FROM repeated)) WHERE _ord > _first"
+    )
+    firsts = line_map("SELECT DISTINCT _first AS _ord FROM _duplicates")
+    conn.execute(
+        "INSERT INTO _quarantine SELECT d.line, 'duplicate of line ' || f.line, NULL, d._raw "
+        f"FROM ({line_map('SELECT * FROM _duplicates')}) d JOIN ({firsts}) f "
+        "ON f._ord = d._first"
     )
     conn.execute(
-        f"CREATE OR REPLACE TEMP TABLE _typed AS SELECT {cols}, _line FROM _ranked WHERE _copy = 1"
+        f"DELETE FROM {table} WHERE _bad IS NOT NULL OR rowid + 1 IN (SELECT _ord FROM _duplicates)"
     )
-    for temp in ("_cast", "_ranked"):
-        conn.execute(f"DROP TABLE {temp}")
+    for helper in ("_bad", "_raw"):
+        conn.execute(f"ALTER TABLE {table} DROP COLUMN {helper}")
