@@ -102,6 +102,21 @@ def test_a_kept_pii_column_is_flagged_by_type_and_column_only():
     assert not cleaned["email"].dropna().str.contains("@").any(), "flagged emails are redacted"
 
 
+def test_rows_with_an_identifier_in_a_kept_column_are_named_for_quarantine_within_a_budget():
+    # given a policy that wrongly keeps the email column (three rows hold an address)
+    r = redactor(["PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER"], email={"action": "keep"})
+    out, _ = r.redact(NOTES)
+    # when verified with a row budget the three rows fit (75% of 4), and one they do not
+    within, _ = residual_scan(r, NOTES, out, row_budget=0.8)
+    over, _ = residual_scan(r, NOTES, out, row_budget=0.5)
+    # then the rows are named for quarantine with a reason naming the column, not the value;
+    # the kept column is not part of the free-text residual rate
+    assert sorted(within.quarantine_rows) == [0, 1, 3], within.quarantine_rows
+    assert set(within.quarantine_rows.values()) == {"an identifier in the kept column email"}
+    assert within.passed and within.residual_rate == 0.0, within.describe()
+    assert not over.passed and "over the budget 50.00%" in over.describe(), over.describe()
+
+
 def test_raw_values_no_recognizer_knows_are_caught_verbatim():
     # given a street address column (no stock recognizer) generalized badly: kept whole
     frame = pd.DataFrame({"street": ["12 Canary Lane", "7 Elm Road"]})
