@@ -10,7 +10,12 @@ import importlib
 
 import spacy
 from presidio_analyzer import AnalyzerEngine, Pattern, PatternRecognizer
-from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpEngineProvider, SpacyNlpEngine
+from presidio_analyzer.nlp_engine import (
+    NerModelConfiguration,
+    NlpEngineProvider,
+    NoOpNlpEngine,
+    SpacyNlpEngine,
+)
 from presidio_anonymizer import AnonymizerEngine
 
 from pipeline.privacy.policy import PiiPolicy
@@ -96,6 +101,15 @@ def build_lean_analyzer(spacy_model: str, language: str = "en") -> AnalyzerEngin
         models=[{"lang_code": language, "model_name": model_location(spacy_model)}],
         ner_model_configuration=NerModelConfiguration.from_dict(_NER_CONFIGURATION),
     )
+    engine.load()
+    return AnalyzerEngine(nlp_engine=engine, supported_languages=[language])
+
+
+@functools.lru_cache(maxsize=2)
+def build_pattern_analyzer(language: str = "en") -> AnalyzerEngine:
+    """Presidio's default recognizers with no NLP at all (``NoOpNlpEngine``): for reading
+    codes and categories for pattern entities only, where a spaCy pass finds nothing."""
+    engine = NoOpNlpEngine(models=[{"lang_code": language, "model_name": "no_op"}])
     engine.load()
     return AnalyzerEngine(nlp_engine=engine, supported_languages=[language])
 

@@ -239,3 +239,21 @@ def test_a_cell_longer_than_a_piece_is_read_in_pieces_with_offsets_kept():
         "Margarethe Vandersloot",
         "ann@example.net",
     ]
+
+
+def test_codes_and_categories_are_read_for_stock_patterns_without_nlp():
+    # given the cells of kept columns: channels, postcodes, and two shifted fields
+    cells = ["web", "78703", "EC1A 3LG", "10.0.0.7", "ann@example.net", "4111 1111 1111 1111"]
+    # when read for the stock pattern entities only
+    hits = ResidualVerifier(DEFAULT_VERIFIER_MODEL).flag(
+        cells, ["EMAIL_ADDRESS", "IP_ADDRESS", "CREDIT_CARD", "PHONE_NUMBER"]
+    )
+    # then the shifted values are flagged by type, and the codes are not
+    assert [[h.entity for h in found] for found in hits] == [
+        [],
+        [],
+        [],
+        ["IP_ADDRESS"],
+        ["EMAIL_ADDRESS"],
+        ["CREDIT_CARD"],
+    ]
