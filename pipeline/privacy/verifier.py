@@ -32,7 +32,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from pipeline.privacy.entities import NER_ENTITIES
 from pipeline.privacy.ner import pieces
 from pipeline.privacy.presidio import build_lean_analyzer, build_pattern_analyzer
-from pipeline.privacy.spans import Hit, resolve_hits, tag_spans
+from pipeline.privacy.spans import Hit, in_tag, resolve_hits, tag_spans
 
 VERIFIER_NAME = "presidio-analyzer (default recognizers, whole cells)"
 _BATCH_SIZE = 64
@@ -237,7 +237,9 @@ def _typed_in_lower_case(line: str, position: int, tags: list[tuple[int, int]]) 
     replacement tag: "<PERSON> asked about repayment." is ordinary English) and no word
     outside the tags has a capital."""
     words = [
-        m for m in _WORD.finditer(line) if not any(s <= position + m.start() < e for s, e in tags)
+        m
+        for m in _WORD.finditer(line)
+        if not in_tag(tags, position + m.start(), position + m.start() + 1)
     ]
     first = re.search(r"<[A-Z][A-Z0-9_]*>|[^\W_]", line)
     if not words or first is None or first.group().startswith("<"):
@@ -276,6 +278,6 @@ def _outside_tags(text: str, hit: RecognizerResult, tags: list[tuple[int, int]])
     """Whether the span has a letter or digit outside every replacement tag: NER on redacted
     text tags pieces of ``<PERSON>`` itself, or bare punctuation, and neither is a leak."""
     return any(
-        ch.isalnum() and not any(start <= i < end for start, end in tags)
+        ch.isalnum() and not in_tag(tags, i, i + 1)
         for i, ch in enumerate(text[hit.start : hit.end], start=hit.start)
     )

@@ -144,19 +144,8 @@ def summarize(
                 "failed" if failed else "up to date" if chosen and key not in chosen else "not run"
             )
             assets.append(AssetOutcome(key, state, facts))
-    model = {}
     model_outcome = materialized.get(dataset.model.name)
-    if model_outcome:
-        model = {
-            "name": model_outcome.facts.get("registered_model"),
-            "version": model_outcome.facts.get("registered_version"),
-            "mlflow_run_id": model_outcome.facts.get("mlflow_run_id"),
-            "metrics": {
-                k.removeprefix("metric/"): v
-                for k, v in model_outcome.facts.items()
-                if k.startswith("metric/")
-            },
-        }
+    model = _model(model_outcome.facts) if model_outcome else {}
     return RunSummary(dataset.name, result.run_id, result.success, assets, gates, failures, model)
 
 
@@ -165,7 +154,11 @@ def _current_model(dataset: DatasetSpec, instance: dg.DagsterInstance) -> dict[s
     event = instance.get_latest_materialization_event(dg.AssetKey(dataset.model.name))
     if event is None or event.asset_materialization is None:
         return {}
-    facts = {k: metadata_value(v) for k, v in event.asset_materialization.metadata.items()}
+    return _model({k: metadata_value(v) for k, v in event.asset_materialization.metadata.items()})
+
+
+def _model(facts: dict[str, Any]) -> dict[str, Any]:
+    """The registered model a model asset's materialization names, and its metrics."""
     return {
         "name": facts.get("registered_model"),
         "version": facts.get("registered_version"),

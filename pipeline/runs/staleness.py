@@ -10,7 +10,6 @@ materialized, or an upstream asset is itself stale) or missing: the status the U
 rerun selects nothing, so no model version is registered.
 """
 
-import hashlib
 from pathlib import Path
 
 import dagster as dg
@@ -24,18 +23,8 @@ from dagster._core.definitions.data_version import (
 from dagster._time import get_current_datetime
 
 from pipeline.declarations.dataset import DatasetSpec
+from pipeline.ingest.reader import file_sha256
 from pipeline.naming import landing_asset
-
-_CHUNK = 1 << 20
-
-
-def file_digest(path: Path) -> str:
-    """The file's sha256, read in chunks (a landing file may be larger than memory)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def observe_landing_files(
@@ -50,7 +39,7 @@ def observe_landing_files(
         path = Path(paths.get(source) or root / spec.path)
         if not path.is_file():
             continue
-        version = file_digest(path)
+        version = file_sha256(path)
         key = dg.AssetKey(landing_asset(source))
         if _last_version(instance, key) == version:
             continue
