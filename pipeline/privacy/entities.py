@@ -28,8 +28,7 @@ NER_ENTITIES = frozenset(SPACY_TO_ENTITY.values())
 SCANNER_ENTITIES = frozenset({"PHONE_NUMBER", "STREET_ADDRESS"})
 SUPPORTED_ENTITIES = frozenset(PATTERN_RECOGNIZERS) | SCANNER_ENTITIES | NER_ENTITIES
 
-# What a free-text column is scanned for by default, and what the residual-PII gate looks for
-# in every text column unless the column allows it.
+# What a free-text column is scanned for by default.
 IDENTIFYING_ENTITIES = (
     "PERSON",
     "EMAIL_ADDRESS",
@@ -39,6 +38,11 @@ IDENTIFYING_ENTITIES = (
     "IP_ADDRESS",
     "US_SSN",
 )
+
+# What the residual-PII gate looks for in every text column unless the column allows it: the
+# identifying entities and street addresses (Presidio has no address recognizer; the verifier
+# reads them with a rule of its own).
+GATE_ENTITIES = (*IDENTIFYING_ENTITIES, "STREET_ADDRESS")
 
 # Regions whose national phone formats are recognized without a +prefix, unless a policy
 # names its own.

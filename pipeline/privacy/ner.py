@@ -9,12 +9,12 @@ limit trades the error for memory. For the same reason texts are batched by char
 as by count: spaCy's memory grows with the characters of a whole batch.
 """
 
-import bisect
 import functools
 import itertools
-import multiprocessing
 from collections.abc import Iterator
 from typing import NamedTuple
+
+from pipeline.privacy.parallel import split_in_two
 
 # Components NER does not need: excluding them leaves a third of the full pipeline's time.
 _NER_EXCLUDE = ["parser", "lemmatizer", "attribute_ruler", "tagger", "senter", "morphologizer"]
@@ -115,21 +115,18 @@ def _run(model: str, sentences: list[str]) -> list[Entities]:
     """NER over ``sentences``, split over both cores when there are many, or much text.
 
     spaCy's own ``n_process`` ships whole Docs back and the parent spends longer decoding them
-    than the children spent on NER; a forked worker that returns tuples halves the time. The
-    model is loaded before the fork, so the worker shares it instead of loading it again.
-    The halves hold about as many characters each: NER's cost is per character.
+    than the children spent on NER; a forked child that returns tuples halves the time. The
+    model is loaded before the fork, so the child shares it instead of loading it again. The
+    halves hold about as many characters each: NER's cost is per character.
     """
     load_ner(model)
-    sizes = list(itertools.accumulate(map(len, sentences)))
-    total = sizes[-1] if sizes else 0
-    small = len(sentences) < _PARALLEL_FROM and total < _PARALLEL_FROM_CHARS
-    if small or len(sentences) < 2 or multiprocessing.cpu_count() < 2:
-        return _entities_of(model, sentences)
-    half = min(max(bisect.bisect_left(sizes, total / 2), 1), len(sentences) - 1)
-    with multiprocessing.get_context("fork").Pool(1) as pool:
-        second = pool.apply_async(_entities_of, (model, sentences[half:]))
-        first = _entities_of(model, sentences[:half])
-        return first + second.get()
+    parts = split_in_two(
+        lambda start, end: _entities_of(model, sentences[start:end]),
+        [len(s) for s in sentences],
+        min_items=_PARALLEL_FROM,
+        min_weight=_PARALLEL_FROM_CHARS,
+    )
+    return [entities for part in parts for entities in part]
 
 
 def named_entities(

@@ -16,7 +16,7 @@ from pipeline.declarations.files import read_mapping, validate_file
 from pipeline.errors import DeclarationError
 from pipeline.privacy.entities import (
     DEFAULT_PHONE_REGIONS,
-    IDENTIFYING_ENTITIES,
+    GATE_ENTITIES,
     SUPPORTED_ENTITIES,
 )
 
@@ -156,7 +156,7 @@ class PiiPolicy(BaseModel):
         default_factory=lambda: list(DEFAULT_PHONE_REGIONS),
         description="Regions whose national phone formats are recognized without a +prefix.",
     )
-    gate_entities: list[str] = Field(default_factory=lambda: list(IDENTIFYING_ENTITIES))
+    gate_entities: list[str] = Field(default_factory=lambda: list(GATE_ENTITIES))
     gate_score_threshold: float = Field(
         default=0.4,
         ge=0,

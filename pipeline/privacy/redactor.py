@@ -19,6 +19,7 @@ from presidio_anonymizer.entities import OperatorConfig
 
 from pipeline.privacy.known_values import known_name_hits, name_parts, row_value_hits
 from pipeline.privacy.names import complete_names
+from pipeline.privacy.parallel import split_in_two
 from pipeline.privacy.policy import (
     DropRule,
     GeneralizeRule,
@@ -69,6 +70,34 @@ class RedactionReport:
             }
             for name, r in self.columns.items()
         }
+
+
+# Below this many rows and characters, a forked second process costs more than it saves.
+_PARALLEL_ROWS = 2000
+_PARALLEL_CHARS = 200_000
+
+
+@dataclass
+class _Rows:
+    """A free-text column and what its rows are redacted with, for ``Redactor._scan_rows``."""
+
+    texts: list
+    row_values: list[tuple[list, str]]  # each row-value column's values, and its entity
+    allow: frozenset[str]
+    known_names: frozenset[str]
+
+
+@dataclass
+class _Part:
+    """Rows of a column redacted: their values, entity counts, rows changed."""
+
+    out: list = field(default_factory=list)
+    found: Counter[str] = field(default_factory=Counter)
+    changed: int = 0
+    ticks: int = 0
+
+    def tick(self, count: int) -> None:
+        self.ticks += count
 
 
 def _missing(value: object) -> bool:
@@ -184,43 +213,71 @@ class Redactor:
         progress: Progress,
         other_names: dict[str, pd.Series],
     ) -> tuple[pd.Series, dict[str, int], int]:
-        texts = frame[name]
-        uniques = [str(t) for t in texts.dropna().unique() if str(t).strip()]
-        allow = self._allowed_values(frame, rule)
+        """Redact one free-text column: on both cores for a large one (``split_in_two``: each
+        half of the rows is scanned, redacted and scanned again on its own; what is allowed and
+        the known names come from the whole table)."""
+        texts = frame[name].tolist()
+        rows = _Rows(
+            texts=texts,
+            row_values=[
+                (frame[c].tolist(), self.policy.columns[c].entity or "PII")
+                for c in rule.redact_row_values_from
+            ],
+            allow=self._allowed_values(frame, rule),
+            known_names=self._known_names(frame, rule, other_names),
+        )
+        parts = split_in_two(
+            lambda start, end: self._scan_rows(rows, rule, start, end, progress),
+            [0 if _missing(t) else len(str(t)) for t in texts],
+            min_items=_PARALLEL_ROWS,
+            min_weight=_PARALLEL_CHARS,
+        )
+        found: Counter[str] = Counter()
+        for part in parts:
+            found.update(part.found)
+            if progress and part.ticks:
+                progress(part.ticks)  # the child's share, counted there
+        out = [value for part in parts for value in part.out]
+        changed = sum(part.changed for part in parts)
+        return pd.Series(out, index=frame.index, dtype=object), dict(sorted(found.items())), changed
+
+    def _scan_rows(
+        self, rows: _Rows, rule: ScanRule, start: int, end: int, progress: Progress
+    ) -> _Part:
+        """Rows ``[start, end)`` of a free-text column redacted: each distinct text scanned once,
+        then each row's own values and the known names, then a second pass."""
+        part = _Part()
+        if start and progress:  # a forked child: count, the parent reports
+            progress = part.tick
+        texts = rows.texts[start:end]
+        uniques = list(dict.fromkeys(str(t) for t in texts if not _missing(t) and str(t).strip()))
         found_in = dict(
             zip(
                 uniques,
-                self.scan_texts(uniques, rule.entities, rule.score_threshold, progress, allow),
+                self.scan_texts(uniques, rule.entities, rule.score_threshold, progress, rows.allow),
                 strict=True,
             )
         )
-        known_names = self._known_names(frame, rule, other_names)
-        row_columns = [
-            (c, self.policy.columns[c].entity or "PII") for c in rule.redact_row_values_from
-        ]
-        found: Counter[str] = Counter()
-        changed = 0
-        out = []
-        for position, value in enumerate(texts.tolist()):
+        for position, value in enumerate(texts, start=start):
             text = None if _missing(value) else str(value)
             if text is None or text not in found_in:
-                out.append(value)
+                part.out.append(value)
                 continue
-            row_values = [(frame[c].iat[position], entity) for c, entity in row_columns]
+            row_values = [(values[position], entity) for values, entity in rows.row_values]
             hits = [
                 *found_in[text],
                 *row_value_hits(row_values, text),
-                *known_name_hits(text, known_names),
+                *known_name_hits(text, rows.known_names),
             ]
-            hits = resolve_hits(complete_names(text, hits, allow))
+            hits = resolve_hits(complete_names(text, hits, rows.allow))
             if not hits:
-                out.append(value)
+                part.out.append(value)
                 continue
-            found.update(h.entity for h in hits)
-            changed += 1
-            out.append(_anonymize(text, hits))
-        out = self._second_pass(out, rule, found, allow)
-        return pd.Series(out, index=frame.index, dtype=object), dict(sorted(found.items())), changed
+            part.found.update(h.entity for h in hits)
+            part.changed += 1
+            part.out.append(_anonymize(text, hits))
+        part.out = self._second_pass(part.out, rule, part.found, rows.allow)
+        return part
 
     def _second_pass(
         self, out: list, rule: ScanRule, found: Counter[str], allow: frozenset[str]

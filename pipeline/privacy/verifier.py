@@ -7,9 +7,11 @@ blind spots and certify its own misses. The verifier instead runs vanilla Presid
 ``AnalyzerEngine`` with its default recognizers (its own phone, card, e-mail, IBAN, IP and SSN
 recognizers) on each whole, unmasked cell, the way Presidio is documented to be used, on a
 spaCy model of its own (``en_core_web_md`` by default: other weights, and word vectors the
-small model lacks). Where case says nothing (a line written all in lower case) it also reads a
-recased copy, so a name typed "vincenza" is seen. Words on the policy's allow list are terms
-of the trade, never flagged.
+small model lacks). Where case says nothing (a line typed in lower case) NER also reads a
+truecased copy of the line, so a name typed "bruno wants the card" is seen; and rules of the
+verifier's own (``verifier_rules``: a rare word beside a ``<PERSON>`` tag, phone numbers in
+national formats, street addresses in any case) cover what Presidio has no recognizer for.
+Words on the policy's allow list are terms of the trade, never flagged.
 
 It reads every distinct text of a column, or, past a size, a seeded random sample big enough
 to bound the residual rate at the policy's confidence. The rate (cells flagged / cells read)
@@ -27,12 +29,22 @@ from dataclasses import dataclass
 
 from presidio_analyzer import BatchAnalyzerEngine, PatternRecognizer, RecognizerResult
 from scipy.stats import beta
-from spacy.lang.en.stop_words import STOP_WORDS
 
 from pipeline.privacy.entities import NER_ENTITIES
 from pipeline.privacy.ner import pieces
 from pipeline.privacy.presidio import build_lean_analyzer, build_pattern_analyzer
 from pipeline.privacy.spans import Hit, in_tag, resolve_hits, tag_spans
+from pipeline.privacy.verifier_rules import (
+    EVERYDAY_ZIPF,
+    common_word,
+    is_date_or_amount,
+    phone_runs,
+    spread,
+    street_shapes,
+    tag_neighbours,
+    truecase,
+    truecased_lines,
+)
 
 VERIFIER_NAME = "presidio-analyzer (default recognizers, whole cells)"
 _BATCH_SIZE = 64
@@ -110,16 +122,43 @@ class ResidualVerifier:
         if not people and set(wanted) <= _STOCK_PATTERNS:
             return self._flag_patterns(texts, wanted)
         found = self._read(texts, texts, wanted)
-        copies = {i: c for i, t in enumerate(texts) if people and (c := recase(t)) != t}
-        if copies:
-            originals = [texts[i] for i in copies]
-            hits = self._read(list(copies.values()), originals, people)
-            for i, more in zip(copies, hits, strict=True):
-                found[i] += [h for h in more if not _common(copies[i][h.start : h.end])]
-        return [
-            resolve_hits([h for h in hits if not self._allowed(text[h.start : h.end])])
-            for text, hits in zip(texts, found, strict=True)
+        if people:
+            for i, more in enumerate(self._read_truecased(texts, people)):
+                found[i] += more
+        return [self._settle(text, hits, wanted) for text, hits in zip(texts, found, strict=True)]
+
+    def _read_truecased(self, texts: list[str], people: list[str]) -> list[list[Hit]]:
+        """NER's names in the truecased copies of lines typed without case (``recase``), each
+        line read on its own, at their offsets in the whole text."""
+        jobs = [
+            (i, start, line)
+            for i, text in enumerate(texts)
+            for start, line in truecased_lines(text)
         ]
+        found: list[list[Hit]] = [[] for _ in texts]
+        if not jobs:
+            return found
+        originals = [texts[i][start : start + len(line)] for i, start, line in jobs]
+        hits = self._read([line for _, _, line in jobs], originals, people)
+        for (i, start, line), more in zip(jobs, hits, strict=True):
+            found[i] += [
+                Hit(h.start + start, h.end + start, h.entity, h.score)
+                for h in more
+                if not _common(line[h.start : h.end])
+            ]
+        return found
+
+    def _settle(self, text: str, hits: list[Hit], wanted: list[str]) -> list[Hit]:
+        """Presidio's hits in ``text`` with the verifier's own rules added (``verifier_rules``),
+        allowed terms dropped, and every other occurrence of a flagged name word added."""
+        if "PERSON" in wanted:
+            hits = hits + tag_neighbours(text)
+        if "PHONE_NUMBER" in wanted:
+            hits = hits + phone_runs(text)
+        if "STREET_ADDRESS" in wanted:
+            hits = hits + street_shapes(text)
+        hits = [h for h in hits if not self._allowed(text[h.start : h.end])]
+        return resolve_hits(hits + spread(text, hits, self.allow))
 
     def _flag_patterns(self, texts: list[str], wanted: list[str]) -> list[list[Hit]]:
         """Presidio's stock pattern recognizers alone, on the cells that could hold a match.
@@ -137,8 +176,8 @@ class ResidualVerifier:
                 [texts[i] for i in chosen], [texts[i] for i in chosen], wanted, patterns=True
             )
             for i, more in zip(chosen, hits, strict=True):
-                found[i] = resolve_hits(more)
-        return found
+                found[i] = more
+        return [self._settle(text, hits, wanted) for text, hits in zip(texts, found, strict=True)]
 
     def _allowed(self, span: str) -> bool:
         """Whether every word of a span is on the policy's allow list (terms of the trade)."""
@@ -176,6 +215,12 @@ class ResidualVerifier:
         )
         engine = BatchAnalyzerEngine(analyzer)
         extra = [r for r in self.recognizers if set(r.supported_entities) & set(entities)]
+        known = set(analyzer.get_supported_entities(self.language))
+        entities = [
+            e for e in entities if e in known or any(e in r.supported_entities for r in extra)
+        ]
+        if not entities:  # Presidio refuses a request no recognizer serves (STREET_ADDRESS alone)
+            return [[] for _ in reads]
         results = engine.analyze_iterator(
             reads,
             language=self.language,
@@ -193,6 +238,7 @@ class ResidualVerifier:
                     for r in found
                     if _outside_tags(original, r, tags)
                     and _shaped(read[r.start : r.end], r.entity_type)
+                    and not _date_or_id(original, r)
                 ]
             )
         return flagged
@@ -212,54 +258,19 @@ def _may_hold_pattern(text: str) -> bool:
 
 
 def recase(text: str) -> str:
-    """A copy of ``text`` for NER to read where case carries no information: same length, so
-    the spans it finds are spans of the original. Returns ``text`` itself when nothing changes.
-
-    Only lines typed without capitals are recased (``_typed_in_lower_case``), every word
-    capitalized ("called collin hendriks about the refund" reads "Called Collin Hendriks About
-    The Refund"). Words in capitals stay as they are: recased, clinical and commercial acronyms
-    read as names far more often than shouted names do.
-    """
-    tags = tag_spans(text)
-    out = list(text)
-    position = 0
-    changed = False
-    for line in text.splitlines(keepends=True):
-        if _typed_in_lower_case(line, position, tags):
-            for m in _WORD.finditer(line):
-                changed |= _capitalize(out, position + m.start(), m.group())
-        position += len(line)
-    return "".join(out) if changed else text
-
-
-def _typed_in_lower_case(line: str, position: int, tags: list[tuple[int, int]]) -> bool:
-    """Whether a line was typed without capitals: it starts with a lower-case word (not a
-    replacement tag: "<PERSON> asked about repayment." is ordinary English) and no word
-    outside the tags has a capital."""
-    words = [
-        m
-        for m in _WORD.finditer(line)
-        if not in_tag(tags, position + m.start(), position + m.start() + 1)
-    ]
-    first = re.search(r"<[A-Z][A-Z0-9_]*>|[^\W_]", line)
-    if not words or first is None or first.group().startswith("<"):
-        return False
-    return first.group().islower() and not any(ch.isupper() for m in words for ch in m.group())
-
-
-def _capitalize(chars: list[str], start: int, word: str) -> bool:
-    """Write ``word`` capitalized into ``chars`` at ``start`` (where casing keeps the length);
-    whether anything changed."""
-    cased = word[0].upper()
-    if len(cased) != 1 or cased == word[0]:
-        return False
-    chars[start] = cased
-    return True
+    """A copy of ``text`` for NER to read where case carries no information (``truecase``):
+    same length, so the spans it finds are spans of the original; ``text`` itself when nothing
+    changes. "called collin hendriks about the refund" reads "Called Collin Hendriks about the
+    refund": the sentence's first word and the words that are not common English capitalized,
+    so NER reads a sentence (every word capitalized reads as a headline, where it finds few
+    names)."""
+    return truecase(text)
 
 
 def _common(span: str) -> bool:
-    """A span of a recased copy made only of stop words ("The", "About") is not a name."""
-    return all(w.lower() in STOP_WORDS for w in _WORD.findall(span))
+    """A span NER finds in a truecased copy made only of stop words and everyday words ("The",
+    "Said" at the start of a sentence) is not a name."""
+    return all(common_word(w, EVERYDAY_ZIPF) for w in _WORD.findall(span))
 
 
 def _shaped(span: str, entity: str) -> bool:
@@ -272,6 +283,14 @@ def _shaped(span: str, entity: str) -> bool:
     if entity not in NER_ENTITIES:
         return True
     return any(w[0].isupper() and any(c.islower() for c in w[1:]) for w in span.split())
+
+
+def _date_or_id(text: str, hit: RecognizerResult) -> bool:
+    """Whether a PHONE_NUMBER hit is a date, a time, an amount, or a number after "#" (a ticket
+    or an order): Presidio's phone recognizer reads "29.09.2025 14" as a phone number."""
+    if hit.entity_type != "PHONE_NUMBER":
+        return False
+    return text[hit.start - 1 : hit.start] == "#" or is_date_or_amount(text[hit.start : hit.end])
 
 
 def _outside_tags(text: str, hit: RecognizerResult, tags: list[tuple[int, int]]) -> bool:

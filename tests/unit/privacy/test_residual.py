@@ -202,10 +202,11 @@ def test_a_line_in_lower_case_is_read_recased():
     note = "login ok\ncalled collin hendriks about the refund\nRefund to <IBAN_CODE> approved."
     # when it is recased for NER
     copy = recase(note)
-    # then the lower-case lines read capitalized, the rest and every offset stay as they were
+    # then the lower-case lines read as an editor would case them (a sentence's first word,
+    # and words that are not common English), the rest and every offset stay as they were
     assert copy.splitlines() == [
-        "Login Ok",
-        "Called Collin Hendriks About The Refund",
+        "Login ok",
+        "Called Collin Hendriks about the refund",
         "Refund to <IBAN_CODE> approved.",
     ]
     assert len(copy) == len(note)

@@ -1,0 +1,248 @@
+"""The residual verifier's own rules, for what vanilla Presidio misses in redacted text.
+
+Presidio reads names with NER and phone numbers with ``phonenumbers``; both rely on what a
+careful writer gives them (capitals, an international prefix). Redacted support text often has
+neither, and the redactor's misses are exactly there. These rules are the verifier's, not the
+redactor's (they share no detector with ``scanner``, ``names`` or ``addresses``), and they rest on
+one outside resource: how common a word is in English (``wordfreq``, Apache-2.0 code, CC-BY-SA
+data shipped in its wheel, nothing downloaded at run time).
+
+- ``truecase``: where case says nothing (a line typed in lower case, or with a shouted word),
+  a copy cased the way an editor would: the first word of a sentence or a "label:" capitalized,
+  and every word that is not a common English word; NER reads that copy;
+- ``tag_neighbours``: a word right next to a ``<PERSON>`` tag that is not a common English word
+  is the rest of that name ("<PERSON> polani");
+- ``phone_runs``: seven or more digits in groups with a phone's separators, where the national
+  format is one Presidio's phone recognizer does not parse;
+- ``street_shapes``: a house number, words, a street-type word, in any case;
+- ``spread``: a name word flagged once in a cell is flagged wherever else it appears there.
+"""
+
+import functools
+import re
+from collections.abc import Iterable
+
+from spacy.lang.en.stop_words import STOP_WORDS
+from wordfreq import zipf_frequency
+
+from pipeline.privacy.spans import Hit, in_tag, tag_spans
+
+# Zipf frequency (log10 of uses per billion words) at or above which a word is common English:
+# 3.5 is about one use in 300,000 words ("refund", "parcel", "login" are common; most surnames
+# and many given names are not).
+COMMON_ZIPF = 3.5
+# What ends the text before a word that starts a sentence (the first word of a line always
+# does): a full stop, question or exclamation mark, or the colon of a "label:".
+_SENTENCE_MARKS = (".", "!", "?", ":")
+# A word flagged as part of a name is spread to its other occurrences unless it is this common
+# (4.5: "called", "card", "customer"; given names such as "alexander" are below it).
+SPREAD_ZIPF = 4.5
+# A name NER finds only in a truecased copy is dropped when all its words are this common (5.5:
+# "said", "may", "will"; "john" is 5.4): capitalizing a sentence's first word makes them names.
+EVERYDAY_ZIPF = 5.5
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+@functools.lru_cache(maxsize=65536)
+def _zipf(lower: str) -> float:
+    return zipf_frequency(lower, "en")
+
+
+def common_word(word: str, zipf: float = COMMON_ZIPF) -> bool:
+    """Whether ``word`` is a stop word or an English word at least ``zipf`` common (any case)."""
+    lower = word.lower()
+    return lower in STOP_WORDS or _zipf(lower) >= zipf
+
+
+# --------------------------------------------------------------------------------------------
+# Truecasing where case says nothing
+# --------------------------------------------------------------------------------------------
+
+
+def truecase(text: str) -> str:
+    """A copy of ``text`` cased as an editor would, for NER; same length (offsets are kept).
+
+    Only lines typed without case are touched (``_caseless``): lower case throughout, or lower
+    case with a name shouted in capitals ("DYLAN wants the card"). In those, the first word of
+    each sentence and every word that is not common English is capitalized, and a shouted word
+    of four letters or more reads capitalized ("Dylan"); common words stay lower case, so NER
+    sees a sentence, not a headline ("bruno wants the card" reads "Bruno wants the card").
+    Returns ``text`` itself when nothing changes.
+    """
+    out = list(text)
+    for start, line in truecased_lines(text):
+        out[start : start + len(line)] = line
+    cased = "".join(out)
+    return text if cased == text else cased
+
+
+def truecased_lines(text: str) -> list[tuple[int, str]]:
+    """The lines ``truecase`` changes, each with its offset in ``text``: NER reads them one by
+    one, since a run of lines with no full stop between them reads as one long sentence, where
+    the model finds far fewer names."""
+    tags = tag_spans(text)
+    changed = []
+    position = 0
+    for line in text.splitlines(keepends=True):
+        words = [
+            m
+            for m in _WORD.finditer(line)
+            if not in_tag(tags, position + m.start(), position + m.end())
+        ]
+        if _caseless(line, words):
+            cased = _cased(line, words)
+            if cased != line:
+                changed.append((position, cased))
+        position += len(line)
+    return changed
+
+
+def _cased(line: str, words: list[re.Match]) -> str:
+    out = list(line)
+    previous = 0
+    for m in words:
+        gap = line[previous : m.start()].strip(" \t")
+        initial = previous == 0 or gap.endswith(_SENTENCE_MARKS)
+        word = m.group()
+        if initial or len(word) >= 4 and word.isupper() or not common_word(word):
+            _write(out, m.start(), word)
+        previous = m.end()
+    return "".join(out)
+
+
+def _caseless(line: str, words: list[re.Match]) -> bool:
+    """Whether a line was typed without case: it starts with a word, not a replacement tag
+    ("<PERSON> asked about repayment." is ordinary English whose capital was redacted) or a
+    number (a log line's "2025-03-20 19:34 ERROR sepa mandate rejected"), some
+    word outside the tags is in lower case, and none is capitalized the ordinary way. One word
+    in capitals of four letters or more may be a shouted name ("DYLAN wants the card"); a line
+    with more, or with a short one, is shorthand written with case ("CP r/o ACS in obs, serial
+    troponins negative"), where capitalizing the rare words only makes names of drugs and
+    findings."""
+    first = re.search(r"<[A-Z][A-Z0-9_]*>|[^\W_]", line)
+    if first is None or not first.group().isalpha():
+        return False
+    if not any(m.group().islower() for m in words):
+        return False
+    if not all(m.group().islower() or m.group().isupper() for m in words):
+        return False
+    shouted = [m.group() for m in words if not m.group().islower()]
+    return not shouted or (len(shouted) == 1 and len(shouted[0]) >= 4)
+
+
+def _write(chars: list[str], start: int, word: str) -> None:
+    """Write ``word`` capitalized, the rest lower case, into ``chars`` where every changed
+    letter keeps its length (a letter whose case form is longer is left as it is)."""
+    for k, (letter, cased) in enumerate(zip(word, word[0].upper() + word[1:].lower(), strict=True)):
+        if len(cased) == 1:
+            chars[start + k] = cased
+        elif k == 0:
+            chars[start] = letter
+
+
+# --------------------------------------------------------------------------------------------
+# The rest of a name beside a <PERSON> tag
+# --------------------------------------------------------------------------------------------
+
+# After the tag: a word in any case, perhaps after a middle initial; before it: a capitalized
+# word only (a given name; "commenter <PERSON>" or "freundlichen <PERSON>" are not names).
+_AFTER_PERSON = re.compile(r"<PERSON>[ \t]+(?:[A-ZÀ-Þ]\.?[ \t]+)?([^\W\d_][\w'-]*[^\W\d_])")
+_BEFORE_PERSON = re.compile(r"(?<![\w'-])([A-ZÀ-Þ][\w'-]*[^\W\d_])[ \t]+<PERSON>")
+
+
+def tag_neighbours(text: str) -> list[Hit]:
+    """Words beside a ``<PERSON>`` tag, on its line, that are not common English: the part of
+    the name the redactor left ("called <PERSON> polani", "<PERSON> A Kwiatkowski")."""
+    hits = []
+    for pattern in (_AFTER_PERSON, _BEFORE_PERSON):
+        for m in pattern.finditer(text):
+            word = m.group(1)
+            if len(word) >= 3 and not any(common_word(w) for w in _WORD.findall(word)):
+                hits.append(Hit(m.start(1), m.end(1), "PERSON", 0.5))
+    return hits
+
+
+# --------------------------------------------------------------------------------------------
+# Phone numbers in national formats
+# --------------------------------------------------------------------------------------------
+
+# Digit groups with a phone's separators (space, dot, dash, slash, parentheses), an optional
+# "+" in front; not glued to a word, an "#" (a ticket or order number), or a time's colon.
+_PHONE_RUN = re.compile(r"(?<![\w#@/:.,-])\+?\(?\d[\d ().\-/]{5,24}\d\)?(?![\w:-]|[.,]\d)")
+_DATE = re.compile(
+    r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}(?:[ T]\d{1,2}(?:[:.]\d{2}){0,2})?"
+    r"|\d{1,2}:\d{2}(?::\d{2})?"
+)
+_AMOUNT = re.compile(r"\d{1,3}(?:[ .,]\d{3})*[.,]\d{2}")
+
+
+def phone_runs(text: str) -> list[Hit]:
+    """Runs of 7 to 15 digits shaped like a phone number written in a national format: in
+    groups ("24-60-49-17", "(0088)-677724", "0612 345 678") or, unbroken, after a "+" or a
+    leading 0. Dates, times and amounts are not phone numbers."""
+    hits = []
+    for m in _PHONE_RUN.finditer(text):
+        span = m.group().strip()
+        digits = sum(ch.isdigit() for ch in span)
+        grouped = re.search(r"\d[ ().\-/]+\d", span) is not None
+        if 7 <= digits <= 15 and (grouped or span[0] in "+0(") and not is_date_or_amount(span):
+            start = m.start() + m.group().index(span)
+            hits.append(Hit(start, start + len(span), "PHONE_NUMBER", 0.5))
+    return hits
+
+
+def is_date_or_amount(span: str) -> bool:
+    """Whether a run of digits is a date (with or without a time) or an amount, not a phone:
+    Presidio's phone recognizer reads "29.09.2025 14" as one."""
+    span = span.strip(" ()")
+    return _DATE.fullmatch(span) is not None or _AMOUNT.fullmatch(span) is not None
+
+
+# --------------------------------------------------------------------------------------------
+# Street addresses in any case
+# --------------------------------------------------------------------------------------------
+
+_STREET_TYPES = (
+    "street|st|road|rd|avenue|ave|lane|ln|drive|dr|boulevard|blvd|way|court|ct|place|pl|"
+    "terrace|close|crescent|square|sq|highway|hwy|parkway|pkwy|alley|row|walk|mews|gardens"
+)
+_STREET = re.compile(
+    rf"(?<![\w#-])\d{{1,5}}[a-z]?,?[ \t]+(?:[^\W\d_][\w'.-]*[ \t]+){{1,3}}(?:{_STREET_TYPES})\b\.?",
+    re.IGNORECASE,
+)
+
+
+def street_shapes(text: str) -> list[Hit]:
+    """A house number, one to three words (no stop word among them: "40 on the way" is not an
+    address) and a street-type word, whatever the case ("12 harbour road"): the policy's own
+    address pattern wants the street name capitalized."""
+    return [
+        Hit(m.start(), m.end(), "STREET_ADDRESS", 0.5)
+        for m in _STREET.finditer(text)
+        if not any(w.lower() in STOP_WORDS for w in _WORD.findall(m.group())[:-1])
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Every occurrence of a flagged name in its cell
+# --------------------------------------------------------------------------------------------
+
+
+def spread(text: str, hits: Iterable[Hit], allow: frozenset[str] = frozenset()) -> list[Hit]:
+    """More hits: every other whole-word occurrence, in any case, of a word of a flagged
+    PERSON that is not common English ("vincenza" flagged once, left at two more places)."""
+    names = {
+        w.lower()
+        for h in hits
+        if h.entity == "PERSON"
+        for w in _WORD.findall(text[h.start : h.end])
+        if len(w) >= 3 and w.lower() not in allow and not common_word(w, SPREAD_ZIPF)
+    }
+    if not names:
+        return []
+    tags = tag_spans(text)
+    return [
+        Hit(m.start(), m.end(), "PERSON", 0.5)
+        for m in _WORD.finditer(text)
+        if m.group().lower() in names and not in_tag(tags, m.start(), m.end())
+    ]

@@ -1,0 +1,121 @@
+"""The residual verifier's own rules for what vanilla Presidio misses (``verifier_rules``).
+
+Every value here is made up.
+"""
+
+from pipeline.privacy.verifier import ResidualVerifier
+from pipeline.privacy.verifier_rules import (
+    common_word,
+    phone_runs,
+    spread,
+    street_shapes,
+    tag_neighbours,
+    truecase,
+)
+from pipeline.settings import DEFAULT_VERIFIER_MODEL
+
+
+def spans(text: str, hits) -> list[str]:
+    return [text[h.start : h.end] for h in hits]
+
+
+def flagged(text: str, entities: list[str]) -> list[str]:
+    return spans(text, ResidualVerifier(DEFAULT_VERIFIER_MODEL).flag([text], entities)[0])
+
+
+def test_common_words_come_from_english_word_frequencies():
+    assert common_word("refund") and common_word("The") and common_word("parcel")
+    assert not common_word("quackenbush") and not common_word("polani")
+
+
+# --------------------------------------------------------------------------------------------
+# Truecasing lines typed without case
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_shouted_name_in_a_lower_case_line_reads_capitalized():
+    note = "2025-07-22\nMARGARET wants the card <CREDIT_CARD> blocked"
+    assert truecase(note) == "2025-07-22\nMargaret wants the card <CREDIT_CARD> blocked"
+    assert flagged(note, ["PERSON"]) == ["MARGARET"]
+
+
+def test_a_lower_case_name_in_a_multi_line_note_is_flagged_on_its_own_line():
+    note = "2025-07-22\nbruno wants the card <CREDIT_CARD> blocked\nlogin attempts flagged"
+    assert flagged(note, ["PERSON"]) == ["bruno"]
+
+
+def test_log_lines_and_ordinary_sentences_are_not_recased():
+    log = "2025-03-20 19:34 ERROR sepa mandate rejected iban=<IBAN_CODE>"
+    assert truecase(log) == log
+    assert truecase("<PERSON> asked about repayment.") == "<PERSON> asked about repayment."
+    assert flagged("I'm so jealous! said <PERSON> to <PERSON>", ["PERSON"]) == []
+
+
+# --------------------------------------------------------------------------------------------
+# The rest of a name beside a <PERSON> tag
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_surname_right_after_a_person_tag_is_flagged():
+    note = "called <PERSON> quackenbush about the refund"
+    assert spans(note, tag_neighbours(note)) == ["quackenbush"]
+    assert flagged(note, ["PERSON"]) == ["quackenbush"]
+
+
+def test_common_words_and_lower_case_words_before_a_tag_are_left_alone():
+    note = "approved by <PERSON> today; regular commenter <PERSON> says hello <PERSON> here"
+    assert tag_neighbours(note) == []
+
+
+# --------------------------------------------------------------------------------------------
+# Phone numbers in national formats
+# --------------------------------------------------------------------------------------------
+
+
+def test_phone_numbers_in_national_formats_are_flagged():
+    note = "call 24-60-49-17 or phone=(0088)-677724 after six"
+    assert spans(note, phone_runs(note)) == ["24-60-49-17", "(0088)-677724"]
+    assert set(flagged(note, ["PHONE_NUMBER"])) >= {"24-60-49-17", "(0088)-677724"}
+
+
+def test_dates_times_amounts_and_order_numbers_are_not_phone_numbers():
+    note = "29.09.2025 14:23 INFO order #4412345678 paid 1.234.567,89 on 2025-07-22 (ref 123456)"
+    assert phone_runs(note) == []
+    assert flagged(note, ["PHONE_NUMBER"]) == []
+
+
+# --------------------------------------------------------------------------------------------
+# Street addresses in any case
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_lower_case_street_address_is_flagged():
+    note = "the parcel went to 12 quackmore road instead"
+    assert spans(note, street_shapes(note)) == ["12 quackmore road"]
+    # (with a name entity: Presidio has no recognizer of its own for STREET_ADDRESS)
+    assert flagged(note, ["PERSON", "STREET_ADDRESS"]) == ["12 quackmore road"]
+
+
+def test_numbers_before_ordinary_words_are_not_addresses():
+    note = "I paid 40 dollars on the way home and waited 2 hours in the lane"
+    assert street_shapes(note) == []
+
+
+# --------------------------------------------------------------------------------------------
+# Every occurrence of a flagged name
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_name_flagged_once_is_flagged_wherever_it_appears_in_the_cell():
+    note = "zebulon called again\nspoke to Zebulon Quackenbush\nnote: zebulon prefers e-mail"
+    found = flagged(note, ["PERSON"])
+    assert [w.lower() for w in " ".join(found).split()].count("zebulon") == 3
+
+
+def test_only_uncommon_words_of_a_flagged_name_spread():
+    note = "Called Zebulon about it. Then he called again."
+    start = note.index("Called")
+    from pipeline.privacy.spans import Hit
+
+    hits = [Hit(start, note.index(" about"), "PERSON", 0.85)]
+    assert spread(note, hits) == [Hit(7, 14, "PERSON", 0.5)]
