@@ -22,7 +22,7 @@ from pipeline.privacy.policy import ColumnRule, KeepRule, PiiPolicy, ScanRule
 from pipeline.privacy.presidio import build_lean_analyzer, build_pattern_analyzer
 from pipeline.privacy.redactor import Redactor
 from pipeline.privacy.spans import Hit, replace_hits
-from pipeline.privacy.transforms import as_text
+from pipeline.privacy.transforms import as_texts
 from pipeline.privacy.verifier import (
     ResidualVerifier,
     choose_sample,
@@ -285,19 +285,25 @@ def _entity_counts(flagged: Iterable[list[Hit]]) -> dict[str, int]:
 def _find_raw_values(
     policy: PiiPolicy, raw: pd.DataFrame, redacted: pd.DataFrame, report: ResidualReport
 ) -> None:
-    protected = {
-        as_text(v)
+    """Rows where a raw value (four characters or more) of a PII column survives verbatim in
+    any text column. One hash table of the raw values, built once; pandas looks each column's
+    values up in it (no Python call per cell)."""
+    parts = [
+        as_texts(pd.Series(raw[name].unique(), dtype=object))
         for name, rule in policy.columns.items()
         if rule.entity and not isinstance(rule, KeepRule) and name in raw.columns
-        for v in raw[name].dropna().unique()
-        if len(as_text(v)) >= 4
-    }
+    ]
+    values = pd.concat(parts) if parts else pd.Series([], dtype=object)
+    protected = pd.Index(values[values.str.len() >= 4].unique())
+    if protected.empty:
+        return
     for name in redacted.columns:
         if redacted[name].dtype != object:
             continue
-        hit = redacted[name].map(as_text, na_action="ignore").isin(protected)
-        if hit.any():
-            report.surviving_raw_values[name] = int(hit.sum())
+        texts = as_texts(redacted[name])
+        found = texts.index[protected.get_indexer(texts) != -1]
+        if len(found):
+            report.surviving_raw_values[name] = len(found)
             reason = f"a raw value of a PII column survived redaction in {name}"
-            for label in redacted.index[hit]:
+            for label in found:
                 report.quarantine_rows.setdefault(label, reason)

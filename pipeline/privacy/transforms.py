@@ -31,6 +31,15 @@ def key_fingerprint(key: bytes) -> str:
     return hmac.new(key, b"govern:key-fingerprint", hashlib.sha256).hexdigest()[:16]
 
 
+def as_texts(series: pd.Series) -> pd.Series:
+    """``as_text`` of each non-null value (nulls dropped): pandas' string methods where the
+    column holds only strings, one Python call per value otherwise."""
+    values = series.dropna()
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":
+        return values.str.strip()
+    return values.map(as_text)
+
+
 def map_unique(series: pd.Series, transform: Callable[[object], object]) -> pd.Series:
     """Apply ``transform`` once per distinct non-null value (vectorized via a lookup)."""
     uniques = series.dropna().unique()
