@@ -38,6 +38,18 @@ def _gate_line(gate) -> str:
 
 def format_run_summary(summary) -> str:
     """A run's assets with their rows, every gate's verdict, the model and any failure."""
+    return _recovered(summary.recovered_runs) + _run_text(summary)
+
+
+def _recovered(run_ids: list[str]) -> str:
+    return "".join(
+        f"run {run_id} was left unfinished by a process that is gone (killed or crashed): "
+        "marked failed\n"
+        for run_id in run_ids
+    )
+
+
+def _run_text(summary) -> str:
     if summary.up_to_date:
         model = summary.model
         serving = f": model {model['name']} version {model['version']}" if model else ""

@@ -14,6 +14,7 @@ from assets.evidence import GateOutcome, gate_outcome, metadata_value
 from pipeline import settings
 from pipeline.declarations.dataset import DatasetSpec
 from pipeline.naming import job_name, raw_asset, source_assets
+from pipeline.runs.recovery import fail_dead_runs, process_tags
 from pipeline.runs.staleness import assets_to_run, observe_landing_files
 
 _SUMMARY_KEYS = (
@@ -46,6 +47,8 @@ class RunSummary:
     gates: list[GateOutcome]
     failures: list[str]
     model: dict[str, Any] = field(default_factory=dict)
+    # Earlier runs found dead (their process killed) and marked failed before this one.
+    recovered_runs: list[str] = field(default_factory=list)
 
     @property
     def up_to_date(self) -> bool:
@@ -81,6 +84,7 @@ def run_dataset(
     """Run the dataset's job: every asset, or with ``only_stale`` only those Dagster reports
     stale or missing once the landing files are observed (none: no run, ``up_to_date``)."""
     paths = paths or {}
+    recovered = fail_dead_runs(instance)
     job = defs.resolve_job_def(job_name(dataset.name))
     observe_landing_files(instance, dataset, paths, root or settings.project_root())
     selection = None
@@ -88,9 +92,8 @@ def run_dataset(
         keys = [dg.AssetKey(k) for k in _asset_order(dataset)]
         selection = assets_to_run(defs, instance, keys)
         if not selection:
-            return RunSummary(
-                dataset.name, None, True, [], [], [], _current_model(dataset, instance)
-            )
+            model = _current_model(dataset, instance)
+            return RunSummary(dataset.name, None, True, [], [], [], model, recovered)
     chosen = {k.to_user_string() for k in selection} if selection else None
     run_config: dict[str, Any] = source_overrides(
         dataset, {s: p for s, p in paths.items() if not chosen or raw_asset(s) in chosen}
@@ -100,9 +103,15 @@ def run_dataset(
     if quiet:
         run_config["loggers"] = {"console": {"config": {"log_level": "WARNING"}}}
     result = job.execute_in_process(
-        instance=instance, run_config=run_config, raise_on_error=False, asset_selection=selection
+        instance=instance,
+        run_config=run_config,
+        raise_on_error=False,
+        asset_selection=selection,
+        tags=process_tags(),
     )
-    return summarize(dataset, result, chosen)
+    summary = summarize(dataset, result, chosen)
+    summary.recovered_runs = recovered
+    return summary
 
 
 def summarize(
