@@ -9,8 +9,9 @@ CODE := pipeline assets tests bench
 # uv if it runs from PATH, else the one pip installs as a module. Python is the version in
 # .python-version (3.12): uv finds it, or downloads it where it may.
 UV = $(shell uv --version >/dev/null 2>&1 && echo uv || echo "$(PYTHON) -m uv")
-# The demo's key for keyed hashing. Public, so tokens are not secret: set your own for real data.
-export GOVERN_HMAC_KEY ?= dev-only-insecure-hmac-key-do-not-use-in-production
+# The demo's key for keyed hashing, written into .env on first setup. Public, so tokens are not
+# secret: set your own for real data (in .env, or in the environment, which wins).
+DEV_HMAC_KEY := dev-only-insecure-hmac-key-do-not-use-in-production
 
 .DEFAULT_GOAL := help
 .PHONY: help setup run test ui mlflow lock lint format clean
@@ -26,15 +27,23 @@ $(STAMP): requirements.lock pyproject.toml
 	$(UV) pip install --quiet --python $(PY) --no-deps -e .
 	@touch $(STAMP)
 
-setup: $(STAMP) ## create .venv with the locked environment and the project
+# Read by `govern` and `dagster dev` alike; never overwritten, git-ignored.
+.env:
+	@printf '%s\n' \
+		"# Read by govern and dagster dev; a variable set in the environment wins. Not committed." \
+		"# The public development key: HMAC tokens are not secret. Set your own for real data." \
+		"GOVERN_HMAC_KEY=$(DEV_HMAC_KEY)" > $@
+	@echo "wrote .env with the public development key (set your own for real data)"
 
-run: $(STAMP) ## run the whole pipeline on the sample data (prints the registered model)
+setup: $(STAMP) | .env ## create .venv with the locked environment and the project, and .env
+
+run: $(STAMP) | .env ## run the whole pipeline on the sample data (prints the registered model)
 	$(VENV)/bin/govern run
 
 test: lint ## lint, then the test suite (real Dagster, Presidio, GX, DuckDB, MLflow runs)
 	$(PY) -m pytest
 
-ui: $(STAMP) ## serve the Dagster UI on http://127.0.0.1:3000
+ui: $(STAMP) | .env ## serve the Dagster UI on http://127.0.0.1:3000
 	$(VENV)/bin/govern ui
 
 mlflow: $(STAMP) ## serve the MLflow UI for the local store on http://127.0.0.1:5000

@@ -5,7 +5,7 @@ import sys
 
 import pipeline.cli
 from pipeline.cli import contracts, datasets, lineage, privacy, run, samples, ui
-from pipeline.cli.common import EXIT_USAGE
+from pipeline.cli.common import EXIT_USAGE, load_env_file
 from pipeline.errors import GovernError
 
 _GROUPS = (run, privacy, contracts, datasets, lineage, samples, ui)
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    load_env_file()
     try:
         return args.func(args)
     except GovernError as exc:

@@ -8,6 +8,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import dotenv
+
 from pipeline import settings
 from pipeline.errors import GovernError
 
@@ -41,13 +43,24 @@ def quiet_libraries() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
+def load_env_file() -> Path | None:
+    """``.env`` in the project root, read the way ``dagster dev`` reads it: each ``KEY=VALUE``
+    not already in the environment is set; a variable set in the environment always wins."""
+    path = settings.project_root() / ".env"
+    if not path.is_file():
+        return None
+    dotenv.load_dotenv(path, override=False)
+    return path
+
+
 def hmac_key() -> bytes:
     """The key for ``hash`` columns, from ``GOVERN_HMAC_KEY``; warns on the public dev key."""
     key = os.environ.get("GOVERN_HMAC_KEY")
     if not key:
         raise GovernError(
-            "GOVERN_HMAC_KEY is not set: it keys the HMAC tokens of 'hash' "
-            "columns. Set it to a secret (make run sets a development key)."
+            "GOVERN_HMAC_KEY is not set: it keys the HMAC tokens of 'hash' columns. Set it "
+            "to a secret in the environment or in .env in the project root (make setup writes "
+            "one with the public development key)."
         )
     if key == settings.DEV_HMAC_KEY:
         print(

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline import settings
 from pipeline.cli.app import main
 from tests.helpers import REPO, with_negative_amount
 
@@ -32,6 +33,25 @@ def test_missing_hmac_key_is_a_clear_error(project, monkeypatch, capsys):
     monkeypatch.delenv("GOVERN_HMAC_KEY")
     assert main(["run"]) == 2
     assert "GOVERN_HMAC_KEY is not set" in capsys.readouterr().err
+
+
+def test_the_key_comes_from_dot_env_and_the_environment_wins(project, monkeypatch, capsys):
+    # given a .env in the project root with the development key, as `make setup` writes it
+    (project / ".env").write_text(f"GOVERN_HMAC_KEY={settings.DEV_HMAC_KEY}\n")
+    lines = (project / "data" / "raw" / "customers.csv").read_text().splitlines()[:40]
+    sample = project / "few.csv"
+    sample.write_text("\n".join(lines) + "\n")
+    redact = ["redact", "--source", "customers", str(sample)]
+    # when govern runs from a shell without the variable
+    monkeypatch.delenv("GOVERN_HMAC_KEY")
+    assert main([*redact, str(project / "a.csv")]) == 0
+    # then it read the key from .env (and warns that it is the public one)
+    assert "public development key" in capsys.readouterr().err
+    # and when the environment has a key of its own, that key wins over the file
+    monkeypatch.setenv("GOVERN_HMAC_KEY", "a-real-key-from-the-environment")
+    assert main([*redact, str(project / "b.csv")]) == 0
+    assert "public development key" not in capsys.readouterr().err
+    assert (project / "a.csv").read_text() != (project / "b.csv").read_text(), "other tokens"
 
 
 @pytest.mark.e2e
