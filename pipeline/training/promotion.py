@@ -1,4 +1,4 @@
-"""Promotion: a registered version becomes ``challenger``, and ``champion`` only if better.
+"""Promotion: a registered version becomes ``champion`` if better, ``challenger`` otherwise.
 
 Better means the metric beats the champion's by more than the model's promotion tolerance. A tie
 is not better: two identical reruns would otherwise register a version each and move
@@ -17,6 +17,8 @@ from mlflow.tracking import MlflowClient
 # 0.1. The metrics (roc_auc, accuracy, f1) lie in [0, 1] and are shown to four decimals:
 # 1e-9 is far below any real change, and far above the rounding error of a difference.
 EPSILON = 1e-9
+DECISION_TAG = "govern.promotion.decision"  # champion | challenger | retired
+REASON_TAG = "govern.promotion.reason"
 
 
 @dataclass(frozen=True)
@@ -55,12 +57,27 @@ def _champion(client: MlflowClient, name: str, metric: str) -> tuple[str, float]
 def promote(
     tracking_uri: str, name: str, version: str, metric: str, value: float, tolerance: float
 ) -> Promotion:
-    """Alias the new version ``challenger``; move ``champion`` to it if it is better."""
+    """Make the new version ``champion`` if it is better, ``challenger`` otherwise.
+
+    One alias per role: a version that becomes champion is not also challenger (the alias is
+    removed: no candidate is open), and the champion it replaces is tagged as retired, by whom
+    and why, so no version's tags still read "champion" once the alias has moved on.
+    """
     client = MlflowClient(tracking_uri, registry_uri=tracking_uri)
-    client.set_registered_model_alias(name, "challenger", version)
     decision = decide(metric, value, tolerance, _champion(client, name, metric))
     if decision.alias == "champion":
         client.set_registered_model_alias(name, "champion", version)
-    client.set_model_version_tag(name, version, "govern.promotion.decision", decision.alias)
-    client.set_model_version_tag(name, version, "govern.promotion.reason", decision.reason)
+        if "challenger" in client.get_registered_model(name).aliases:
+            client.delete_registered_model_alias(name, "challenger")
+        if decision.previous_champion is not None:
+            _retire(client, name, decision.previous_champion, version, decision.reason)
+    else:
+        client.set_registered_model_alias(name, "challenger", version)
+    client.set_model_version_tag(name, version, DECISION_TAG, decision.alias)
+    client.set_model_version_tag(name, version, REASON_TAG, decision.reason)
     return decision
+
+
+def _retire(client: MlflowClient, name: str, old: str, new: str, reason: str) -> None:
+    client.set_model_version_tag(name, old, DECISION_TAG, "retired")
+    client.set_model_version_tag(name, old, REASON_TAG, f"replaced by v{new}: {reason}")

@@ -122,6 +122,12 @@ def log_model(
             registered_model_name=model_name if register else None,
         )
     version = info.registered_model_version
+    if version is not None:
+        # The registry is where a model is looked up: its version carries the same Dagster
+        # run, data and code versions and declaration hashes as the run that produced it.
+        client = mlflow.MlflowClient(tracking_uri, registry_uri=tracking_uri)
+        for key, value in tags.items():
+            client.set_model_version_tag(model_name, str(version), key, value)
     return TrackedModel(
         run.info.run_id,
         experiment_id,

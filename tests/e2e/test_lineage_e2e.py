@@ -99,6 +99,11 @@ def test_champion_moves_only_to_a_better_model(project, instance):
     assert str(champion.version) == "1", client.get_model_version("churn_model", "2").tags
     tie = client.get_model_version("churn_model", "2")
     assert tie.tags["govern.promotion.decision"] == "challenger", tie.tags
+    # and each version carries its Dagster run and data versions, as its source run does
+    assert tie.tags["dagster.run_id"] == second.run_id, tie.tags
+    source_run = client.get_run(tie.run_id).data.tags
+    versions = {k: v for k, v in source_run.items() if k.startswith("dagster.asset.")}
+    assert versions and all(tie.tags[k] == v for k, v in versions.items()), tie.tags
     assert "<= champion v1" in tie.tags["govern.promotion.reason"], tie.tags
     # when a third is trained with a crippled estimator that still passes the floor
     weak = {"ops": {"churn_model": {"config": {"params": {"max_iter": 2, "max_depth": 1}}}}}

@@ -113,15 +113,15 @@ def test_better_by_exactly_the_tolerance_is_not_enough(best, tolerance, value):
 # --- promotion in the registry ----------------------------------------------------------------
 
 
-def test_the_first_registered_version_holds_both_aliases(store):
+def test_the_first_registered_version_is_champion_only(store):
     # given an empty registry and one registered version
     uri, client = store
     version = register(client, {"roc_auc": 0.8})
     # when it is promoted
     promotion = promote(uri, MODEL, version, "roc_auc", 0.8, 0.0)
-    # then it is champion and challenger, and its version records why
+    # then it is champion (not also challenger), and its version records why
     assert promotion.alias == "champion", "the first version must become champion"
-    assert aliases(client) == {"champion": "1", "challenger": "1"}, aliases(client)
+    assert aliases(client) == {"champion": "1"}, aliases(client)
     assert decision_tags(client, version) == (
         "champion",
         "first registered version of this model",
@@ -170,7 +170,11 @@ def test_a_version_better_by_more_than_the_tolerance_takes_over_as_champion(stor
     assert slightly.alias == "challenger", "better by less than the tolerance is not enough"
     assert promotion.alias == "champion", "better by more than the tolerance becomes champion"
     assert str(promotion.previous_champion) == "1", "the decision names the champion it replaced"
-    assert aliases(client) == {"champion": "3", "challenger": "3"}, aliases(client)
+    assert aliases(client) == {"champion": "3"}, "no challenger is open once v3 took over"
+    # and v1's tags no longer say champion: it was retired by v3, with the reason
+    decision, reason = decision_tags(client, "1")
+    assert decision == "retired" and reason.startswith("replaced by v3: roc_auc 0.8200 >"), reason
+    assert decision_tags(client, "2")[0] == "challenger"
 
 
 def test_the_champion_is_judged_on_its_logged_metric_not_the_challengers_claim(store):
