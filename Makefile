@@ -31,7 +31,7 @@ setup: $(STAMP) ## create .venv with the locked environment and the project
 run: $(STAMP) ## run the whole pipeline on the sample data (prints the registered model)
 	$(VENV)/bin/govern run
 
-test: lint ## lint, then the test suite (real Dagster, Presidio, GX, DuckDB, MLflow runs)
+test: lint ## lint, then the test suite (real Dagster, Presidio, GX, DuckDB, Delta, MLflow runs)
 	$(PY) -m pytest
 
 ui: $(STAMP) ## serve the Dagster UI on http://127.0.0.1:3000
@@ -56,5 +56,5 @@ lock: ## refresh requirements.lock from pyproject.toml (versions and hashes, no 
 	$(UV) pip compile --quiet --generate-hashes --python-version 3.12 --extra dev \
 		pyproject.toml -o requirements.lock
 
-clean: ## delete run-time state (.govern/: DuckDB, Dagster, MLflow, reports)
+clean: ## delete run-time state (.govern/: Delta tables, Dagster, MLflow, reports)
 	rm -rf .govern

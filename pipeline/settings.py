@@ -30,10 +30,6 @@ def govern_home() -> Path:
     return home
 
 
-def warehouse_path() -> Path:
-    return Path(os.environ.get("GOVERN_WAREHOUSE", govern_home() / "warehouse.duckdb"))
-
-
 def tables_root() -> str:
     """Where every Delta table lives: ``$GOVERN_TABLES`` (a folder, or an object-store URI such
     as ``s3://bucket/govern``, whose credentials come from the store's usual variables) or

@@ -28,7 +28,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +54,9 @@ COMMIT_ATTEMPTS = 8
 _PRIVATE_DIR, _PRIVATE_FILE = 0o700, 0o600
 _COMMIT_TOKEN = "govern_commit"
 
-Data = pa.Table | pa.RecordBatchReader | pd.DataFrame
+# What a publish takes: a table or frame held whole, or a function opening a fresh stream of
+# record batches each time it is called (a commit that lost a race is retried from the start).
+Data = pa.Table | pd.DataFrame | Callable[[], pa.RecordBatchReader]
 
 
 class TableStoreError(GovernError):
@@ -193,14 +195,14 @@ class TableStore:
         uri = self.uri(schema, table)
         if ZONES[schema] == RESTRICTED:
             self.ensure_restricted()
-        arrow = _arrow(data)
+        arrow = data if callable(data) else _arrow(data)
         token = uuid.uuid4().hex
         properties = CommitProperties(custom_metadata={**(commit or {}), _COMMIT_TOKEN: token})
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
             try:
                 write_deltalake(
                     uri,
-                    arrow,
+                    arrow() if callable(arrow) else arrow,
                     mode="overwrite",
                     schema_mode="overwrite",
                     commit_properties=properties,
@@ -270,18 +272,13 @@ def private_connection() -> Iterator[duckdb.DuckDBPyConnection]:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _arrow(data: Data) -> pa.Table:
-    """An Arrow table for Delta (held whole, so a commit that lost a race can be retried).
-
-    A frame is typed as DuckDB types it (the types a frame always got here); a column of
-    nothing but NULLs, which has no Delta type, becomes text.
-    """
+def _arrow(data: pa.Table | pd.DataFrame) -> pa.Table:
+    """An Arrow table for Delta. A frame is typed as DuckDB types it (the types a frame always
+    got here); a column of nothing but NULLs, which has no Delta type, becomes text."""
     if isinstance(data, pd.DataFrame):
         with duckdb.connect() as conn:
             conn.register("_frame", data)
             data = conn.sql("SELECT * FROM _frame").to_arrow_table()
-    elif isinstance(data, pa.RecordBatchReader):
-        data = data.read_all()
     if any(pa.types.is_null(f.type) for f in data.schema):
         data = data.cast(
             pa.schema(

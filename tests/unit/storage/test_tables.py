@@ -110,8 +110,19 @@ def test_concurrent_publishers_of_one_table_all_commit_and_the_table_stays_whole
     errors: list[BaseException] = []
 
     def publish(n: int) -> None:
+        rows = pa.table({"writer": [n] * 1000})
+        # Half of them stream their rows, as ingest does: a retry opens a fresh stream.
+        data = (
+            rows
+            if n % 2
+            else (
+                lambda: pa.RecordBatchReader.from_batches(
+                    rows.schema, rows.to_batches(max_chunksize=100)
+                )
+            )
+        )
         try:
-            store.publish("raw", "events", pa.table({"writer": [n] * 1000}))
+            store.publish("raw", "events", data)
         except BaseException as exc:
             errors.append(exc)
 
