@@ -40,7 +40,7 @@ setup: $(STAMP) | .env ## create .venv with the locked environment and the proje
 run: $(STAMP) | .env ## run the whole pipeline on the sample data (prints the registered model)
 	$(VENV)/bin/govern run
 
-test: lint ## lint, then the test suite (real Dagster, Presidio, GX, DuckDB, MLflow runs)
+test: lint ## lint, then the test suite (real Dagster, Presidio, GX, DuckDB, Delta, MLflow runs)
 	$(PY) -m pytest
 
 ui: $(STAMP) | .env ## serve the Dagster UI on http://127.0.0.1:3000
@@ -65,5 +65,5 @@ lock: ## refresh requirements.lock from pyproject.toml (versions and hashes, no 
 	$(UV) pip compile --quiet --generate-hashes --python-version 3.12 --extra dev \
 		pyproject.toml -o requirements.lock
 
-clean: ## delete run-time state (.govern/: DuckDB, Dagster, MLflow, reports)
+clean: ## delete run-time state (.govern/: Delta tables, Dagster, MLflow, reports)
 	rm -rf .govern

@@ -1,8 +1,9 @@
 """Gates: GX suites as Dagster asset checks, and the write-audit-publish rule for every stage.
 
 Checks are declared on their asset (``check_specs``) and evaluated inside it, after the output is
-written to staging and before it is published: a table that fails a blocking gate is never the
-published one, and Dagster does not run anything downstream of it.
+staged (held in memory, or on the step's own DuckDB connection) and before it is published in
+one Delta commit: a table that fails a blocking gate is never written, the published version
+stays the previous one, and Dagster does not run anything downstream of it.
 """
 
 from collections.abc import Iterable, Mapping

@@ -1,8 +1,8 @@
 """Feature assets: the dataset's feature SQL over redacted tables, under its contract.
 
-The SQL runs in a sandbox holding copies of the published redacted tables and nothing else
-(``pipeline.storage.sandbox``), never on the warehouse connection: only redacted data can
-reach features.
+The SQL runs in a sandbox holding the published redacted tables (Delta snapshots registered as
+Arrow datasets) and nothing else (``pipeline.storage.sandbox``): only redacted data can reach
+features.
 """
 
 import hashlib
@@ -16,12 +16,7 @@ from pipeline.contracts.rows import screen
 from pipeline.lineage.column_lineage import feature_column_lineage
 from pipeline.naming import redacted_asset, suite_file
 from pipeline.storage.sandbox import redacted_sandbox
-from pipeline.storage.warehouse import (
-    frame_fingerprint,
-    publish,
-    stage_quarantine,
-    write_staging,
-)
+from pipeline.storage.warehouse import frame_fingerprint
 
 
 def _column_lineage(
@@ -55,8 +50,7 @@ def build_features_asset(contracts: DatasetContracts, upstream_version: str) -> 
         check_specs=check_specs,
         code_version=code_version,
         deps=[redacted_asset(source) for source in dataset.sources],
-        kinds={"duckdb", "sql"},
-        pool="duckdb",
+        kinds={"deltalake", "duckdb", "sql"},
         description=f"Feature table `features.{name}`: the dataset's SQL over redacted tables "
         f"only, published if `{contract}` passes.",
         metadata={
@@ -67,28 +61,35 @@ def build_features_asset(contracts: DatasetContracts, upstream_version: str) -> 
         },
     )
     def _features(context: dg.AssetExecutionContext, warehouse: Warehouse):
-        with warehouse.connect() as conn:
-            # Only the redacted tables, on a locked connection that can reach nothing else.
-            with redacted_sandbox(conn, dataset.sources) as sandbox:
-                # Joins run in parallel: sort, so the same inputs give the same table, the same
-                # data version and the same train/test split.
-                frame = sandbox.execute(f"SELECT * FROM ({sql}) ORDER BY ALL").df()
-            # Rows failing a row-level clause are quarantined; the rest is checked as a table.
-            screened = screen(suite, frame, dataset.features.max_reject_fraction)
-            counts = row_counts(len(frame), len(screened.kept), len(screened.quarantined))
-            frame = screened.kept.reset_index(drop=True)
-            write_staging(conn, frame, "features", name)
-            stage_quarantine(conn, screened.quarantined, name)
+        # Only the redacted tables, each pinned to its current version, on a locked connection
+        # that can reach nothing else.
+        inputs = {source: warehouse.snapshot(f"redacted.{source}") for source in dataset.sources}
+        with redacted_sandbox(inputs) as sandbox:
+            # Joins run in parallel: sort, so the same inputs give the same table, the same
+            # data version and the same train/test split.
+            frame = sandbox.execute(f"SELECT * FROM ({sql}) ORDER BY ALL").df()
+        # Rows failing a row-level clause are quarantined; the rest is checked as a table.
+        screened = screen(suite, frame, dataset.features.max_reject_fraction)
+        counts = row_counts(len(frame), len(screened.kept), len(screened.quarantined))
+        # Staged in memory: published only if every blocking clause passes.
+        frame = screened.kept.reset_index(drop=True)
         yield from audited(name, check_specs, screened_check_results(suite, screened), counts)
-        with warehouse.connect() as conn:
-            publish(conn, "features", name)
-            publish(conn, "quarantine", name)
+        versions = {
+            **warehouse.publish(context, f"features.{name}", frame),
+            **warehouse.publish(context, f"quarantine.{name}", screened.quarantined),
+        }
         context.log.info(f"{name}: {len(frame)} rows, {len(frame.columns)} columns")
         yield dg.MaterializeResult(
             data_version=dg.DataVersion(frame_fingerprint(frame)),
             metadata={
                 **counts,
+                "table": f"features.{name}",
                 "quarantine_table": f"quarantine.{name}",
+                **versions,
+                # The redacted versions the SQL read: time travel gives the same input back.
+                "input_table_versions": dg.MetadataValue.json(
+                    {s.name: s.version for s in inputs.values()}
+                ),
                 "dagster/row_count": len(frame),
                 "dagster/column_lineage": _column_lineage(
                     sql, contracts.redacted_schemas, list(frame.columns)

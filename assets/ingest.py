@@ -1,10 +1,14 @@
-"""Ingest assets: ``raw_<source>``, a raw file loaded into DuckDB with its quarantine."""
+"""Ingest assets: ``raw_<source>``, a raw file loaded by DuckDB into a Delta table, with its
+quarantine."""
 
 import hashlib
 import json
+from functools import partial
 from pathlib import Path
 
 import dagster as dg
+import duckdb
+import pyarrow as pa
 
 from assets.checks import audited, gate_result
 from assets.resources import Warehouse
@@ -14,7 +18,7 @@ from pipeline.ingest.gate import SlaResult, ingest_gate, sla_results
 from pipeline.ingest.reader import ingest_to_table
 from pipeline.ingest.rejects import summarize_reasons
 from pipeline.naming import display_path, landing_asset, raw_asset
-from pipeline.storage.warehouse import publish, staging_name
+from pipeline.storage.warehouse import staging_name
 
 INGEST_CODE_VERSION = "2"
 
@@ -70,6 +74,27 @@ def _table_schema(schema: list[tuple[str, str]], pii: dict[str, str]) -> dg.Tabl
     )
 
 
+def _batches(conn: duckdb.DuckDBPyConnection, table: str) -> pa.RecordBatchReader:
+    """A stream of the staged table's rows, on a cursor of its own: the step's connection may
+    still hold a result it did not fetch to the end (``fetchone``)."""
+    return conn.cursor().sql(f"FROM {table}").arrow()
+
+
+def _publish(
+    context: dg.AssetExecutionContext,
+    warehouse: Warehouse,
+    conn: duckdb.DuckDBPyConnection,
+    source: str,
+) -> dict[str, int | str]:
+    """The staged raw table, then its quarantine, each in one Delta commit, streamed from
+    DuckDB to Delta in record batches (the table is never held whole in Python)."""
+    versions: dict[str, int | str] = {}
+    for schema in ("raw", "quarantine"):
+        stream = partial(_batches, conn, staging_name(schema, source))
+        versions.update(warehouse.publish(context, f"{schema}.{source}", stream))
+    return versions
+
+
 def build_ingest_asset(
     dataset: DatasetSpec, source: str, root: Path, pii_columns: dict[str, str]
 ) -> dg.AssetsDefinition:
@@ -95,14 +120,16 @@ def build_ingest_asset(
         check_specs=check_specs,
         deps=[landing_asset(source)],
         code_version=code_version,
-        kinds={"duckdb"},
-        pool="duckdb",
-        description=f"`{spec.path}` loaded into DuckDB `raw.{source}`; rows that cannot be read "
-        f"are kept in `quarantine.{source}` with line number and reason.",
+        kinds={"deltalake", "duckdb"},
+        description=f"`{spec.path}` loaded by DuckDB into the Delta table `raw.{source}` "
+        f"(restricted zone); rows that cannot be read are kept in `quarantine.{source}` with "
+        "line number and reason.",
         metadata={"source_path": str(spec.path), "table": f"raw.{source}"},
     )
     def _ingest(context: dg.AssetExecutionContext, config: IngestConfig, warehouse: Warehouse):
         path = Path(config.path) if config.path else root / spec.path
+        # The file is read into this step's own in-memory connection; the tables are published
+        # only once every gate has passed.
         with warehouse.connect() as conn:
             staged = staging_name("raw", source)
             try:
@@ -126,8 +153,7 @@ def build_ingest_asset(
                 [gate_result("ingest_contract", passed, summary, evidence), *slas],
                 counts,
             )
-            publish(conn, "raw", source)
-            publish(conn, "quarantine", source)
+            versions = _publish(context, warehouse, conn, source)
         context.log.info(f"{key}: {summary}")
         data_version = hashlib.sha256((report.sha256 + code_version).encode()).hexdigest()[:32]
         yield dg.MaterializeResult(
@@ -141,6 +167,7 @@ def build_ingest_asset(
                 "rejects_by_column": dg.MetadataValue.json(report.reject_columns),
                 "quarantine_table": f"quarantine.{source}",
                 "table": f"raw.{source}",
+                **versions,
                 "dagster/row_count": report.rows_loaded,
                 "dagster/column_schema": _table_schema(report.schema, pii_columns),
                 "ingest_contract": dg.MetadataValue.json(json.loads(spec.model_dump_json())),

@@ -1,8 +1,8 @@
 """Redaction assets: ``redacted_<source>``, the source after its PII policy, re-scanned.
 
-Write, audit, publish: the redacted frame is written to staging, re-scanned by the residual-PII
-gate and validated by the source's contract; only if every blocking gate passes does it replace
-``redacted.<source>``.
+Write, audit, publish: the redacted frame is held in memory, re-scanned by the residual-PII gate
+and validated by the source's contract; only if every blocking gate passes does it replace
+``redacted.<source>``, in one Delta commit.
 """
 
 import hashlib
@@ -28,13 +28,7 @@ from pipeline.privacy.redactor import REDACTION_CODE_VERSION, RedactionReport
 from pipeline.privacy.residual import ResidualReport, residual_scan
 from pipeline.privacy.transforms import key_fingerprint
 from pipeline.storage.sql import qualified
-from pipeline.storage.warehouse import (
-    frame_fingerprint,
-    publish,
-    read_table,
-    stage_quarantine,
-    write_staging,
-)
+from pipeline.storage.warehouse import frame_fingerprint, read_table
 
 
 def _column_schema(frame: pd.DataFrame, policy: PiiPolicy) -> dg.TableSchema:
@@ -130,8 +124,7 @@ def build_redact_asset(
         check_specs=check_specs,
         deps=[raw_asset(source), *(raw_asset(other) for other in name_sources)],
         code_version=code_version,
-        kinds={"duckdb", "presidio"},
-        pool="duckdb",
+        kinds={"deltalake", "presidio"},
         description=f"`raw.{source}` after `{declared['policy']}`, published as "
         f"`redacted.{source}` only if the residual-PII gate and the contract "
         f"`{declared['contract']}` pass.",
@@ -140,7 +133,10 @@ def build_redact_asset(
     def _redact(
         context: dg.AssetExecutionContext, warehouse: Warehouse, redaction: RedactionResource
     ):
-        with warehouse.connect() as conn:
+        # The raw tables read, each pinned to the version recorded in the metadata.
+        readers = dict.fromkeys([f"raw.{source}", *(f"raw.{o}" for o in sorted(name_sources))])
+        input_versions = {name: warehouse.snapshot(name).version for name in readers}
+        with warehouse.connect(*readers, versions=input_versions) as conn:
             raw = read_table(conn, "raw", source)
             names = names_from_other_sources(conn, policy, lambda other: qualified("raw", other))
         redactor = redaction.redactor(policy)
@@ -158,15 +154,15 @@ def build_redact_asset(
         screened = screen(suite, redacted.drop(index=labels), budget)
         quarantined = pd.concat([survivors, screened.quarantined])
         counts = row_counts(len(raw), len(screened.kept), len(quarantined))
+        # Staged in memory: the frames are published only if every blocking gate passes.
         redacted = screened.kept
-        with warehouse.connect() as conn:
-            write_staging(conn, redacted, "redacted", source)
-            stage_quarantine(conn, quarantined, key)
         results = [_residual_result(residual), *screened_check_results(suite, screened)]
         yield from audited(key, check_specs, results, counts)
-        with warehouse.connect() as conn:
-            publish(conn, "redacted", source)
-            publish(conn, "quarantine", key)
+        versions = {
+            **warehouse.publish(context, f"redacted.{source}", redacted),
+            **warehouse.publish(context, f"quarantine.{key}", quarantined),
+            "input_table_versions": dg.MetadataValue.json(input_versions),
+        }
         context.log.info(
             f"{key}: {len(redacted)} rows redacted; entities found {report.entity_totals()}"
         )
@@ -174,7 +170,9 @@ def build_redact_asset(
             data_version=dg.DataVersion(frame_fingerprint(redacted)),
             metadata={
                 **counts,
+                "table": f"redacted.{source}",
                 "quarantine_table": f"quarantine.{key}",
+                **versions,
                 **_report_metadata(source, redacted, report, policy),
                 "residual_pii": dg.MetadataValue.json(residual.as_metadata()),
                 **declared,

@@ -1,11 +1,11 @@
 """Dagster resources. Settings are resolved when a run starts, never at import time.
 
 There is one set of resources for every deployment: a laptop and a production deployment differ
-only in environment variables (``GOVERN_HOME``, ``GOVERN_WAREHOUSE``, ``MLFLOW_TRACKING_URI``,
+only in environment variables (``GOVERN_HOME``, ``GOVERN_TABLES``, ``MLFLOW_TRACKING_URI``,
 ``DAGSTER_HOME`` with a PostgreSQL ``dagster.yaml``), so dev and prod cannot drift apart.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 import dagster as dg
@@ -15,25 +15,55 @@ from pydantic import Field
 from pipeline import settings
 from pipeline.privacy.policy import PiiPolicy
 from pipeline.privacy.redactor import Redactor
-from pipeline.storage.warehouse import ensure_schemas
+from pipeline.storage.tables import Data, Snapshot, TableStore, split_name
 
 
 class Warehouse(dg.ConfigurableResource):
-    """The DuckDB file all stages read and write (one writer at a time: pool ``duckdb``)."""
+    """Every table, as a Delta Lake table under one storage root, queried with DuckDB.
 
-    path: str | None = Field(
-        default=None, description="Default: $GOVERN_WAREHOUSE or $GOVERN_HOME/warehouse.duckdb."
+    Each asset writes its own tables, so steps and runs need no lock between them: Delta's
+    optimistic commits keep each table consistent (``pipeline.storage.tables``).
+    """
+
+    root: str | None = Field(
+        default=None,
+        description="A folder or an object-store URI. Default: $GOVERN_TABLES or "
+        "$GOVERN_HOME/tables.",
     )
 
+    def store(self) -> TableStore:
+        return TableStore(self.root or settings.tables_root())
+
     @contextmanager
-    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        path = self.path or str(settings.warehouse_path())
-        conn = duckdb.connect(path)
-        try:
-            ensure_schemas(conn)
+    def connect(
+        self, *tables: str, versions: Mapping[str, int] | None = None
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """An in-memory DuckDB connection with these tables (``"raw.customers"``) and no
+        other, as views over their current Delta versions (or the ``versions`` given)."""
+        with self.store().connect(tables, versions) as conn:
             yield conn
-        finally:
-            conn.close()
+
+    def snapshot(self, name: str) -> Snapshot:
+        return self.store().snapshot(*split_name(name))
+
+    def publish(
+        self, context: dg.AssetExecutionContext, name: str, data: Data
+    ) -> dict[str, int | str]:
+        """Publish ``data`` as ``name`` in one Delta commit recording the run and asset;
+        returns the version and URI for the asset's metadata (prefixed for a quarantine)."""
+        published = self.store().publish(
+            *split_name(name),
+            data,
+            commit={
+                "dagster_run_id": context.run.run_id,
+                "dagster_asset": context.asset_key.to_user_string(),
+            },
+        )
+        prefix = "quarantine_" if name.startswith("quarantine.") else ""
+        return {
+            f"{prefix}table_version": published.version,
+            f"{prefix}table_uri": published.uri,
+        }
 
 
 class RedactionResource(dg.ConfigurableResource):

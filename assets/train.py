@@ -166,7 +166,7 @@ def build_train_asset(
         warehouse: Warehouse,
         mlflow: MlflowResource,
     ):
-        with warehouse.connect() as conn:
+        with warehouse.connect(f"features.{features_name}") as conn:
             frame = read_table(conn, "features", features_name)
         settings = TrainingSettings.resolve(spec, config.seed, config.test_size, config.params)
         result = train(frame, spec, settings.params, settings.seed, settings.test_size)

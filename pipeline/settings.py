@@ -1,6 +1,6 @@
 """Where the pipeline keeps its declarations and its run-time state.
 
-Everything produced at run time (DuckDB file, DAGSTER_HOME, MLflow store, reports) lives under
+Everything produced at run time (Delta tables, DAGSTER_HOME, MLflow store, reports) lives under
 one folder, ``$GOVERN_HOME`` (default ``.govern`` in the project root), so a checkout stays
 clean and one ``rm -rf`` resets it. Paths are computed when asked for, never at import time.
 """
@@ -30,8 +30,14 @@ def govern_home() -> Path:
     return home
 
 
-def warehouse_path() -> Path:
-    return Path(os.environ.get("GOVERN_WAREHOUSE", govern_home() / "warehouse.duckdb"))
+def tables_root() -> str:
+    """Where every Delta table lives: ``$GOVERN_TABLES`` (a folder, or an object-store URI such
+    as ``s3://bucket/govern``, whose credentials come from the store's usual variables) or
+    ``$GOVERN_HOME/tables``. A relative folder is made absolute."""
+    value = os.environ.get("GOVERN_TABLES")
+    if not value:
+        return str(govern_home() / "tables")
+    return value if "://" in value else str(Path(value).resolve())
 
 
 def dagster_home() -> Path:

@@ -1,6 +1,6 @@
 """Shared fixtures: a throwaway copy of the project with small generated data.
 
-Every test that runs the pipeline gets its own project root, GOVERN_HOME, DuckDB file,
+Every test that runs the pipeline gets its own project root, GOVERN_HOME, Delta tables,
 DAGSTER_HOME and MLflow store under ``tmp_path``: nothing touches the checkout's ``.govern``.
 """
 
@@ -41,7 +41,7 @@ def project(tmp_path: Path, small_sample: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("GOVERN_HOME", str(home))
     monkeypatch.setenv("GOVERN_HMAC_KEY", TEST_KEY)
     for name in (
-        "GOVERN_WAREHOUSE",
+        "GOVERN_TABLES",
         "DAGSTER_HOME",
         "MLFLOW_TRACKING_URI",
         "GOVERN_MLFLOW_ARTIFACTS",

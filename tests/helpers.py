@@ -1,6 +1,8 @@
 """Helpers for the tests: the checkout's root, and running a dataset in-process and reading back
 what it produced."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -9,6 +11,7 @@ import duckdb
 from pipeline.declarations.dataset import load_datasets
 from pipeline.definitions import build_definitions
 from pipeline.runs.runner import RunSummary, run_dataset
+from pipeline.storage.tables import TableStore
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -33,17 +36,26 @@ def status(summary: RunSummary, asset: str) -> str:
     return next(a.status for a in summary.assets if a.asset == asset)
 
 
-def table_rows(warehouse: Path, table: str) -> int | None:
+def store() -> TableStore:
+    """The Delta tables of this test's GOVERN_HOME (or GOVERN_TABLES)."""
+    from pipeline import settings
+
+    return TableStore(settings.tables_root())
+
+
+@contextmanager
+def tables() -> Iterator[duckdb.DuckDBPyConnection]:
+    """A DuckDB connection where every published Delta table is ``<schema>.<table>``."""
+    with store().connect() as conn:
+        yield conn
+
+
+def table_rows(table: str) -> int | None:
     """Rows of a published table, or None if it was never published."""
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
-        schema, name = table.split(".")
-        exists = conn.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND "
-            "table_name = ?",
-            [schema, name],
-        ).fetchone()[0]
-        if not exists:
-            return None
+    schema, name = table.split(".")
+    if not store().exists(schema, name):
+        return None
+    with store().connect([table]) as conn:
         return conn.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchone()[0]
 
 

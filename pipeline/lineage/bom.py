@@ -93,6 +93,9 @@ def _asset(facts: dict[str, Any]) -> dict[str, Any]:
         "code_version": facts.get("code_version"),
         "dagster_run_id": facts.get("run_id"),
         "row_count": facts.get("metadata", {}).get("dagster/row_count"),
+        # The Delta table and the version the asset published: time travel reads it back.
+        "table_uri": facts.get("metadata", {}).get("table_uri"),
+        "table_version": facts.get("metadata", {}).get("table_version"),
     }
 
 

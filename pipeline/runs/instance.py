@@ -1,8 +1,8 @@
 """The local Dagster instance: DAGSTER_HOME under the run-time folder, with safe defaults.
 
 If ``$DAGSTER_HOME/dagster.yaml`` exists it is left alone (that is how production points
-Dagster at PostgreSQL); otherwise one is written with telemetry off and the ``duckdb`` pool
-limited to one step at a time, because DuckDB allows a single writer per file.
+Dagster at PostgreSQL); otherwise one is written with telemetry off. No concurrency pool: each
+asset writes its own Delta tables, so steps and runs need no lock between them.
 """
 
 import os
@@ -16,10 +16,6 @@ DEFAULT_INSTANCE_YAML = """\
 # Written by govern for local use; replace it (e.g. with PostgreSQL storage) for production.
 telemetry:
   enabled: false
-concurrency:
-  pools:
-    granularity: op
-    default_limit: 1
 """
 
 

@@ -1,7 +1,7 @@
 """``govern reproduce``: rebuild a model from its BOM in a scratch location and compare.
 
 First the inputs are compared with what the BOM recorded, then the whole graph is rebuilt in a
-throwaway GOVERN_HOME (its own DuckDB, Dagster instance and MLflow store) with the recorded
+throwaway GOVERN_HOME (its own Delta tables, Dagster instance and MLflow store) with the recorded
 source files and training parameters, and every asset's data version and every metric is
 compared (``pipeline.lineage.reproduction``). The result says exactly what differs.
 """
@@ -28,7 +28,7 @@ from pipeline.runs.runner import run_dataset
 
 _SCRATCH_ENV = (
     "GOVERN_HOME",
-    "GOVERN_WAREHOUSE",
+    "GOVERN_TABLES",
     "DAGSTER_HOME",
     "MLFLOW_TRACKING_URI",
     "GOVERN_MLFLOW_ARTIFACTS",

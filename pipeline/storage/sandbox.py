@@ -1,21 +1,24 @@
 """A DuckDB connection that holds the redacted tables and can reach nothing else.
 
-The feature SQL is a declaration, not code we wrote: run on the warehouse connection it could
-read ``raw``, ``staging`` and ``quarantine``, read files and URLs, attach databases or copy
-rows anywhere. So it runs on a fresh in-memory connection holding only the ``redacted.<source>``
-tables it may read (empty at load time, copies of the published tables at run time), with
-external access disabled and the configuration locked: no file or URL reads, no ``COPY``,
-``ATTACH``, ``INSTALL``, ``LOAD`` of external extensions, Python replacement scans or ``SET``.
+The feature SQL is a declaration, not code we wrote: run on a connection to every table it
+could read ``raw`` and ``quarantine``, read files and URLs, attach databases or copy rows
+anywhere. So it runs on a fresh in-memory connection holding only the ``redacted.<source>``
+tables it may read (empty at load time; at run time, views over the published Delta snapshots
+registered as Arrow datasets), with external access disabled and the configuration locked: no
+file or URL reads, no ``COPY``, ``ATTACH``, ``INSTALL``, ``LOAD`` of external extensions, Python
+replacement scans or ``SET``.
 This backs up the static check of ``pipeline.contracts.feature_sql``: a statement that slipped
-past it still cannot touch anything outside the sandbox. The copies are held in memory.
+past it still cannot touch anything outside the sandbox. Nothing is copied: the views read the
+snapshots' Parquet files through Arrow.
 """
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 import duckdb
 
 from pipeline.storage.sql import qualified, quote_ident
+from pipeline.storage.tables import Snapshot, expose
 
 # Applied in this order; the last one makes every setting (these included) final.
 LOCKDOWN = (
@@ -57,37 +60,30 @@ def empty_sandbox(
         conn.close()
 
 
-def published_schema(warehouse: duckdb.DuckDBPyConnection, source: str) -> dict[str, str]:
-    """Column name -> DuckDB type of the published ``redacted.<source>``."""
-    rows = warehouse.execute(f"DESCRIBE {qualified('redacted', source)}").fetchall()
-    return {row[0]: row[1] for row in rows}
-
-
-def _copy_rows(
-    warehouse: duckdb.DuckDBPyConnection, conn: duckdb.DuckDBPyConnection, source: str
-) -> None:
-    """Stream the published table's rows into the sandbox's table of the same types."""
-    table = qualified("redacted", source)
-    reader = warehouse.sql(f"SELECT * FROM {table}").to_arrow_reader()
-    conn.register("_published", reader)
-    try:
-        # Inserting into the typed table casts back what Arrow widens (UUID, HUGEINT, ENUM).
-        conn.execute(f"INSERT INTO {table} SELECT * FROM _published")
-    finally:
-        conn.unregister("_published")
+def published_schema(snapshot: Snapshot) -> dict[str, str]:
+    """Column name -> DuckDB type of a published table, as DuckDB reads its Arrow dataset."""
+    with duckdb.connect() as conn:
+        conn.register("_published", snapshot.dataset)
+        return {r[0]: r[1] for r in conn.execute("DESCRIBE _published").fetchall()}
 
 
 @contextmanager
-def redacted_sandbox(
-    warehouse: duckdb.DuckDBPyConnection, sources: Iterable[str]
-) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A locked connection with copies of the warehouse's published ``redacted.<source>``."""
-    sources = list(sources)
+def redacted_sandbox(snapshots: Mapping[str, Snapshot]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A locked connection where ``redacted.<source>`` is that source's published snapshot.
+
+    ``snapshots`` maps each source to its ``redacted.<source>`` Delta snapshot. The datasets
+    are registered before the lock (scanning a registered Arrow dataset is no file access of
+    DuckDB's, so it still works after), and nothing else is: no raw, quarantine or feature
+    table is on this connection to be read.
+    """
+    for source, snapshot in snapshots.items():
+        if snapshot.name != f"redacted.{source}":
+            raise ValueError(f"the sandbox holds redacted tables only, not {snapshot.name}")
     conn = duckdb.connect()
     try:
-        _create_tables(conn, {s: published_schema(warehouse, s) for s in sources})
-        for source in sources:
-            _copy_rows(warehouse, conn, source)
+        conn.execute("CREATE SCHEMA redacted")
+        for snapshot in snapshots.values():
+            expose(conn, snapshot)
         lock(conn)
         yield conn
     finally:

@@ -1,10 +1,12 @@
-"""The DuckDB warehouse: schemas per stage, staging tables, and an atomic publish.
+"""What every stage shares about its tables: reading one, its content fingerprint, and the
+feature SQL's ``{source}`` placeholders.
 
-Layout: ``raw.<source>`` and ``quarantine.<source>`` (ingest), ``redacted.<source>`` and
-``quarantine.redacted_<source>``, ``features.<table>`` and ``quarantine.<table>``; ``staging``
-holds what an asset wrote but has not yet passed its gates.
-Publishing swaps a staging table into place in one transaction, so readers see either the old
-published table or the new one, never a table that failed its audit.
+The tables themselves are Delta Lake tables (``pipeline.storage.tables``): ``raw.<source>`` and
+``quarantine.<source>`` (ingest), ``redacted.<source>`` and ``quarantine.redacted_<source>``,
+``features.<table>`` and ``quarantine.<table>``. A stage holds its output (a frame, or a table
+on its own in-memory DuckDB connection) until its gates pass, then publishes it in one Delta
+commit: readers see the old published version or the new one, never a table that failed its
+audit.
 """
 
 import hashlib
@@ -16,52 +18,13 @@ import pandas as pd
 
 from pipeline.storage.sql import qualified
 
-SCHEMAS = ("raw", "quarantine", "redacted", "features", "staging")
 # ``{source}`` in a dataset's feature SQL: the source's published redacted table.
 PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 
 
-def ensure_schemas(conn: duckdb.DuckDBPyConnection) -> None:
-    for schema in SCHEMAS:
-        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-
-
 def staging_name(schema: str, table: str) -> str:
+    """Where a stage's output waits for its gates on the stage's own connection."""
     return qualified("staging", f"{schema}__{table}")
-
-
-def publish(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:
-    """Replace ``schema.table`` with its staging copy, atomically."""
-    conn.execute("BEGIN TRANSACTION")
-    try:
-        conn.execute(
-            f"CREATE OR REPLACE TABLE {qualified(schema, table)} AS "
-            f"SELECT * FROM {staging_name(schema, table)}"
-        )
-        conn.execute(f"DROP TABLE {staging_name(schema, table)}")
-        conn.execute("COMMIT")
-    except duckdb.Error:
-        conn.execute("ROLLBACK")
-        raise
-
-
-def write_staging(
-    conn: duckdb.DuckDBPyConnection, frame: pd.DataFrame, schema: str, table: str
-) -> None:
-    conn.register("_frame", frame)
-    try:
-        conn.execute(
-            f"CREATE OR REPLACE TABLE {staging_name(schema, table)} AS SELECT * FROM _frame"
-        )
-    finally:
-        conn.unregister("_frame")
-
-
-def stage_quarantine(conn: duckdb.DuckDBPyConnection, rows: pd.DataFrame, stage: str) -> None:
-    """Stage the rows a stage's gates rejected as ``quarantine.<stage>`` (published with the
-    stage's output, never readable as it): the rows as the stage saw them, plus the gate and
-    the reason. They hold no more than the table they came from."""
-    write_staging(conn, rows, "quarantine", stage)
 
 
 def read_table(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> pd.DataFrame:

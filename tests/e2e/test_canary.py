@@ -10,13 +10,12 @@ import io
 import json
 from pathlib import Path
 
-import duckdb
 import pytest
 from dagster._serdes import serialize_value
 
 from pipeline import settings
 from pipeline.cli.app import main
-from tests.helpers import mlflow_client
+from tests.helpers import mlflow_client, tables
 
 pytestmark = pytest.mark.e2e
 
@@ -90,17 +89,17 @@ def test_planted_pii_appears_nowhere_downstream(project, capsys):
     assert exit_code == 0 and summary["success"], summary["failures"]
     assert not leaks(printed), "the run summary leaks PII"
     # then no redacted or feature table holds any canary value
-    with duckdb.connect(str(settings.warehouse_path()), read_only=True) as conn:
+    with tables() as conn:
         raw_hits = conn.execute(
             "SELECT count(*) FROM raw.customers WHERE full_name = ?", [CANARY["full_name"]]
         ).fetchone()[0]
         assert raw_hits == 1, "the canary must have been ingested for this test to mean much"
-        tables = conn.execute(
+        shared = conn.execute(
             "SELECT table_schema, table_name FROM information_schema.tables "
             "WHERE table_schema IN ('redacted', 'features')"
         ).fetchall()
-        assert len(tables) == 3, tables
-        for schema, table in tables:
+        assert len(shared) == 3, shared
+        for schema, table in shared:
             dump = conn.execute(f'SELECT * FROM "{schema}"."{table}"').df().to_csv()
             assert not leaks(dump), f"{schema}.{table} leaks {leaks(dump)}"
     # and no Dagster event of the run (metadata, check evidence, logs) holds one

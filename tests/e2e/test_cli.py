@@ -8,7 +8,7 @@ import pytest
 
 from pipeline import settings
 from pipeline.cli.app import main
-from tests.helpers import REPO, with_negative_amount
+from tests.helpers import REPO, tables, with_negative_amount
 
 
 def test_generate_is_deterministic_and_reproduces_the_committed_sample(tmp_path: Path):
@@ -207,11 +207,7 @@ def test_govern_run_runs_every_shipped_dataset_then_only_what_changed(project, c
             for a in sources
         ), sources
     # and the readmission tables are de-identified the HIPAA way: years only, no MRN left
-    import duckdb
-
-    from pipeline import settings
-
-    with duckdb.connect(str(settings.warehouse_path()), read_only=True) as conn:
+    with tables() as conn:
         years = conn.execute(
             "SELECT min(admit_date), max(admit_date) FROM redacted.encounters"
         ).fetchone()

@@ -13,13 +13,12 @@ import pandas as pd
 import pytest
 
 import pipeline.contracts.dataset as contracts_module
-from pipeline import settings
 from pipeline.contracts.schema import feature_schema
 from pipeline.declarations.dataset import load_dataset, load_datasets
 from pipeline.definitions import build_definitions
 from pipeline.errors import DeclarationError
 from pipeline.storage.warehouse import render_feature_sql
-from tests.helpers import run_churn, status, table_rows
+from tests.helpers import run_churn, status, table_rows, tables
 
 pytestmark = pytest.mark.e2e
 WHERE = "datasets/churn.yaml: features.sql: "
@@ -179,7 +178,7 @@ def test_a_run_computes_the_same_features_in_the_sandbox(project, instance):
     # when the same SQL runs directly on the warehouse's published redacted tables
     dataset = load_dataset(project / "datasets/churn.yaml")
     sql = render_feature_sql(dataset.features.sql, list(dataset.sources))
-    with duckdb.connect(str(settings.warehouse_path()), read_only=True) as conn:
+    with tables() as conn:
         direct = conn.execute(f"SELECT * FROM ({sql}) ORDER BY ALL").df()
         published = conn.execute("SELECT * FROM features.customer_features").df()
     # then the published feature table is exactly what the warehouse would have given
@@ -208,5 +207,5 @@ def test_a_raw_read_that_slips_past_load_fails_the_run(project, instance, edit_f
     assert status(summary, "customer_features") == "failed", summary.assets
     error = step_error(instance, summary.run_id, "customer_features")
     assert 'schema "raw" does not exist' in error, error
-    assert table_rows(settings.warehouse_path(), "features.customer_features") is None
+    assert table_rows("features.customer_features") is None
     assert status(summary, "churn_model") == "not run", summary.assets

@@ -12,7 +12,7 @@ from pipeline.cli.app import main
 from pipeline.declarations.dataset import load_datasets
 from pipeline.definitions import build_definitions
 from pipeline.runs.runner import run_dataset
-from tests.helpers import mlflow_client, run_churn
+from tests.helpers import mlflow_client, run_churn, store
 
 pytestmark = pytest.mark.e2e
 
@@ -24,10 +24,13 @@ def cli_json(capsys, *args: str) -> dict:
 
 
 def test_lineage_gives_sha256sum_of_each_source_and_reproduce_matches(
-    project, instance, capsys, tmp_path
+    project, instance, capsys, tmp_path, monkeypatch
 ):
-    # given a run that registered the first version as champion
+    # given a run, with its tables under a storage root of their own, that registered the
+    # first version as champion
+    monkeypatch.setenv("GOVERN_TABLES", str(tmp_path / "shared-tables"))
     assert run_churn(project, instance).success
+    published = {name: store().version(*name.split(".")) for name in store().published()}
     # when the champion's lineage is asked for
     lineage = cli_json(capsys, "lineage", "churn_model@champion")
     # then each source's sha256 is exactly what sha256sum prints
@@ -52,6 +55,12 @@ def test_lineage_gives_sha256sum_of_each_source_and_reproduce_matches(
     capsys.readouterr()
     assert main(["reproduce", "churn_model@1"]) == 0
     assert "churn_model v1: MATCH" in capsys.readouterr().out
+    # and the rebuild wrote its tables in scratch, not one version in the shared root
+    assert {name: store().version(*name.split(".")) for name in store().published()} == published
+    # and the BOM names each table's Delta version
+    features = lineage["assets"]["customer_features"]
+    assert features["table_version"] == 0, features
+    assert features["table_uri"] == store().uri("features", "customer_features"), features
     # and the audit report is written as Markdown and HTML
     assert main(["report", "churn_model@1", "--out", str(tmp_path / "reports")]) == 0
     markdown = (tmp_path / "reports" / "churn_model-v1.md").read_text()

@@ -1,15 +1,29 @@
 """End to end: real Dagster runs of the churn dataset, every gate passing and blocking.
 
-Each test runs the whole job in-process on a small generated sample, into its own DuckDB file,
+Each test runs the whole job in-process on a small generated sample, into its own Delta tables,
 Dagster instance and MLflow store under ``tmp_path``.
 """
 
+import stat
+from pathlib import Path
+
 import dagster as dg
-import duckdb
+import pandas as pd
 import pytest
+from deltalake import DeltaTable
 
 from pipeline import settings
-from tests.helpers import gate, mlflow_client, run_churn, status, table_rows, with_negative_amount
+from pipeline.storage.warehouse import frame_fingerprint
+from tests.helpers import (
+    gate,
+    mlflow_client,
+    run_churn,
+    status,
+    store,
+    table_rows,
+    tables,
+    with_negative_amount,
+)
 
 pytestmark = pytest.mark.e2e
 ASSETS = [
@@ -22,8 +36,11 @@ ASSETS = [
 ]
 
 
-def test_full_graph_materializes_every_asset_and_registers_the_model(project, instance):
-    # given the template's declarations and a small dirty sample
+def test_full_graph_materializes_every_asset_and_registers_the_model(
+    project, instance, tmp_path, monkeypatch
+):
+    # given the template's declarations, a small dirty sample and a storage root of its own
+    monkeypatch.setenv("GOVERN_TABLES", str(tmp_path / "shared-tables"))
     # when the churn job runs through Dagster
     summary = run_churn(project, instance)
     # then every asset is materialized and every gate passed
@@ -58,12 +75,69 @@ def test_full_graph_materializes_every_asset_and_registers_the_model(project, in
     # and materializations carry row counts and schemas for the UI
     event = instance.get_latest_materialization_event(dg.AssetKey("redacted_customers"))
     metadata = event.asset_materialization.metadata
-    assert metadata["dagster/row_count"].value == table_rows(
-        settings.warehouse_path(), "redacted.customers"
-    )
+    assert metadata["dagster/row_count"].value == table_rows("redacted.customers")
     schema = metadata["dagster/column_schema"].value
     assert {c.name for c in schema.columns} >= {"customer_id", "support_notes"}
     assert "full_name" not in {c.name for c in schema.columns}, "dropped columns are gone"
+    # and every table is a Delta table under GOVERN_TABLES, none under GOVERN_HOME
+    assert store().root == str(tmp_path / "shared-tables")
+    assert not (settings.govern_home() / "tables").exists()
+    assert_versions_recorded(instance, summary.run_id)
+    assert_restricted_zone_is_private()
+
+
+TABLES = {
+    "raw_customers": "raw.customers",
+    "redacted_customers": "redacted.customers",
+    "customer_features": "features.customer_features",
+}
+
+
+def assert_versions_recorded(instance: dg.DagsterInstance, run_id: str) -> None:
+    """Each table asset's metadata names the Delta version it published, made by its run,
+    which time travel reads back with the rows the asset counted."""
+    for key, table in TABLES.items():
+        metadata = instance.get_latest_materialization_event(
+            dg.AssetKey(key)
+        ).asset_materialization.metadata
+        version, uri = metadata["table_version"].value, metadata["table_uri"].value
+        assert (uri, version) == (
+            store().uri(*table.split(".")),
+            store().version(*table.split(".")),
+        )
+        commit = DeltaTable(uri).history(limit=1)[0]
+        assert (commit["dagster_run_id"], commit["dagster_asset"]) == (run_id, key), commit
+        with store().connect([table], versions={table: version}) as conn:
+            frame = conn.execute(f"SELECT * FROM {table}").df()
+        assert len(frame) == metadata["dagster/row_count"].value, (key, len(frame))
+        if key != "raw_customers":
+            # the content fingerprint, still the data version, of exactly what was published
+            tags = instance.get_latest_materialization_event(dg.AssetKey(key)).tags
+            assert frame_fingerprint(frame) == tags["dagster/data_version"], key
+        assert metadata["quarantine_table_version"].value == 0, key
+    inputs = (
+        instance.get_latest_materialization_event(dg.AssetKey("customer_features"))
+        .asset_materialization.metadata["input_table_versions"]
+        .value
+    )
+    assert inputs == {"redacted.customers": 0, "redacted.transactions": 0}, inputs
+
+
+def assert_restricted_zone_is_private() -> None:
+    """Raw and quarantine tables are under restricted/, 0700 folders and 0600 files."""
+    restricted = store().uri("raw", "customers").rsplit("/raw/", 1)[0]
+    assert restricted.endswith("/restricted"), restricted
+    paths = [Path(restricted), *Path(restricted).rglob("*")]
+    assert {p.name for p in Path(restricted, "quarantine").iterdir()} == {
+        "customers",
+        "transactions",
+        "redacted_customers",
+        "redacted_transactions",
+        "customer_features",
+    }
+    for path in paths:
+        expected = 0o700 if path.is_dir() else 0o600
+        assert stat.S_IMODE(path.stat().st_mode) == expected, (path, oct(path.stat().st_mode))
 
 
 def test_ingest_gate_blocks_a_file_with_too_many_bad_lines(project, instance, tmp_path):
@@ -82,9 +156,7 @@ def test_ingest_gate_blocks_a_file_with_too_many_bad_lines(project, instance, tm
     assert status(summary, "raw_customers") == "failed"
     assert status(summary, "redacted_customers") == "not run"
     assert status(summary, "churn_model") == "not run"
-    assert table_rows(settings.warehouse_path(), "raw.customers") is None, (
-        "a table that failed its gate must not be published"
-    )
+    assert table_rows("raw.customers") is None, "a table that failed its gate must not be published"
     assert any("ingest_contract" in f and "raw_customers" in f for f in summary.failures)
 
 
@@ -93,7 +165,9 @@ def test_residual_pii_gate_blocks_a_leaky_policy_and_keeps_the_old_table(
 ):
     # given a first good run, then a policy edit that keeps email addresses
     assert run_churn(project, instance).success
-    before = table_rows(settings.warehouse_path(), "redacted.customers")
+    version = store().version("redacted", "customers")
+    with tables() as conn:
+        before = conn.execute("SELECT * FROM redacted.customers").df()
     edit_file(
         project / "policies/customers.yaml",
         "email:          {action: drop, entity: EMAIL_ADDRESS}",
@@ -107,13 +181,14 @@ def test_residual_pii_gate_blocks_a_leaky_policy_and_keeps_the_old_table(
     assert "@" not in verdict.summary, "the gate's evidence must not hold a raw value"
     assert status(summary, "redacted_customers") == "failed"
     assert status(summary, "customer_features") == "not run"
-    # and readers still see the previously published table, without an email column
-    with duckdb.connect(str(settings.warehouse_path()), read_only=True) as conn:
+    # and readers still see the previously published table, without an email column: the
+    # same Delta version, the same rows
+    with tables() as conn:
         columns = [r[0] for r in conn.execute("DESCRIBE redacted.customers").fetchall()]
-    assert (
-        "email" not in columns
-        and table_rows(settings.warehouse_path(), "redacted.customers") == before
-    )
+        after = conn.execute("SELECT * FROM redacted.customers").df()
+    assert "email" not in columns and len(after) == len(before)
+    assert store().version("redacted", "customers") == version
+    pd.testing.assert_frame_equal(after, before, obj="redacted.customers")
 
 
 def test_contract_blocks_wrong_values_past_the_budget_and_stops_training(

@@ -42,7 +42,6 @@ def test_the_churn_job_runs_on_postgres_storage_unchanged(project, postgres_url,
     home.mkdir()
     (home / "dagster.yaml").write_text(
         "storage:\n  postgres:\n    postgres_url:\n      env: GOVERN_TEST_DAGSTER_PG\n"
-        "concurrency:\n  pools:\n    granularity: op\n    default_limit: 1\n"
         "telemetry:\n  enabled: false\n"
     )
     monkeypatch.setenv("DAGSTER_HOME", str(home))

@@ -6,11 +6,9 @@ and the row invariant holds. (A gate past its budget: ``test_pipeline_e2e`` for 
 clause, ``tests/unit/privacy/test_residual.py`` for the residual gate.)
 """
 
-import duckdb
 import pytest
 
-from pipeline import settings
-from tests.helpers import gate, run_churn, status
+from tests.helpers import gate, run_churn, status, tables
 
 pytestmark = pytest.mark.e2e
 
@@ -56,7 +54,7 @@ def test_a_few_bad_rows_are_quarantined_and_the_rest_trains(project, instance, t
     assert card.passed and "3 of" in card.summary and "quarantined" in card.summary, card.summary
     # and the quarantine table holds the five rows with the gate and reason, apart from the
     # published table, which has none of them
-    with duckdb.connect(str(settings.warehouse_path()), read_only=True) as conn:
+    with tables() as conn:
         quarantined = conn.execute(
             "SELECT _gate, _reason FROM quarantine.redacted_transactions"
         ).fetchall()

@@ -1,9 +1,9 @@
 """The feature sandbox: the redacted tables, and no way out of them.
 
-A sandbox connection holds the dataset's redacted tables (empty at load, copies of the
-published ones at run time) and, once locked, refuses file and URL reads, ATTACH, COPY,
-INSTALL, LOAD, SET, PRAGMA and Python replacement scans. The feature SQL gives the same rows
-there as on the warehouse.
+A sandbox connection holds the dataset's redacted tables (empty at load; at run time, views over
+the published Delta snapshots registered as Arrow datasets) and, once locked, refuses file and
+URL reads, ATTACH, COPY, INSTALL, LOAD, SET, PRAGMA and Python replacement scans. The feature
+SQL gives the same rows there as on a connection to every table.
 """
 
 from collections.abc import Iterator
@@ -15,6 +15,7 @@ import pytest
 
 from pipeline.declarations.dataset import load_dataset
 from pipeline.storage.sandbox import empty_sandbox, published_schema, redacted_sandbox
+from pipeline.storage.tables import TableStore
 from pipeline.storage.warehouse import render_feature_sql
 from tests.helpers import REPO
 
@@ -24,48 +25,56 @@ SOURCES = ["customers", "transactions"]
 PERMISSION = (duckdb.PermissionException, "disabled")
 LOCKED = (duckdb.InvalidInputException, "the configuration has been locked")
 MISSING = (duckdb.CatalogException, "does not exist")
+TABLES = {
+    "raw.customers": "SELECT 1 AS customer_id, 'Ann Raw' AS full_name, 'ann@example.com' AS email",
+    "quarantine.customers": "SELECT 'Ann Raw' AS line",
+    "features.customer_features": "SELECT 'Ann Raw' AS full_name",
+    "redacted.customers": "SELECT 'tok' || i AS customer_id, "
+    "['basic', 'pro'][1 + i % 2] AS plan, 1990 + i % 30 AS date_of_birth, "
+    "DATE '2024-01-01' + i::INTEGER AS signup_date, i % 2 AS churned, "
+    "CASE WHEN i % 3 = 0 THEN 'late refund' END AS support_notes, 'DE' AS country, "
+    "uuid()::VARCHAR AS row_id, i::HUGEINT AS big, 'a'::ENUM('a', 'b') AS flag "
+    "FROM range(50) AS t(i)",
+    "redacted.transactions": "SELECT i AS transaction_id, "
+    "'tok' || (i % 50) AS customer_id, DATE '2026-01-01' + (i % 90)::INTEGER AS order_date, "
+    "(i * 7 % 100)::DOUBLE AS amount, ['web', 'app'][1 + i % 2] AS channel "
+    "FROM range(400) AS t(i)",
+}
 
 
 @pytest.fixture
-def warehouse(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A warehouse with every stage's schema; only ``redacted`` holds tokens, not names."""
-    conn = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
-    for schema in ("raw", "quarantine", "redacted", "features", "staging"):
-        conn.execute(f"CREATE SCHEMA {schema}")
-    conn.execute(
-        "CREATE TABLE raw.customers AS SELECT 1 AS customer_id, 'Ann Raw' AS full_name, "
-        "'ann@example.com' AS email"
-    )
-    conn.execute("CREATE TABLE quarantine.customers AS SELECT 'Ann Raw' AS line")
-    conn.execute("CREATE TABLE staging.redacted__customers AS SELECT 'tok' AS customer_id")
-    conn.execute(
-        "CREATE TABLE redacted.customers AS SELECT 'tok' || i AS customer_id, "
-        "['basic', 'pro'][1 + i % 2] AS plan, 1990 + i % 30 AS date_of_birth, "
-        "DATE '2024-01-01' + i::INTEGER AS signup_date, i % 2 AS churned, "
-        "CASE WHEN i % 3 = 0 THEN 'late refund' END AS support_notes, 'DE' AS country, "
-        "uuid() AS row_id, i::HUGEINT AS big, 'a'::ENUM('a', 'b') AS flag "
-        "FROM range(50) AS t(i)"
-    )
-    conn.execute(
-        "CREATE TABLE redacted.transactions AS SELECT i AS transaction_id, "
-        "'tok' || (i % 50) AS customer_id, DATE '2026-01-01' + (i % 90)::INTEGER AS order_date, "
-        "(i * 7 % 100)::DOUBLE AS amount, ['web', 'app'][1 + i % 2] AS channel "
-        "FROM range(400) AS t(i)"
-    )
-    yield conn
-    conn.close()
+def store(tmp_path: Path) -> TableStore:
+    """Delta tables in every zone; only ``redacted`` holds tokens, not names."""
+    tables = TableStore(str(tmp_path / "tables"))
+    with duckdb.connect() as conn:
+        for name, query in TABLES.items():
+            tables.publish(*name.split("."), conn.sql(query).to_arrow_table())
+    return tables
 
 
-@pytest.fixture(params=["published-copies", "empty-at-load"])
+@pytest.fixture
+def warehouse(store: TableStore) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection where every published table is readable, as the pipeline's steps read."""
+    with store.connect() as conn:
+        yield conn
+
+
+def snapshots(store: TableStore) -> dict:
+    return {source: store.snapshot("redacted", source) for source in SOURCES}
+
+
+@pytest.fixture(params=["published-snapshots", "empty-at-load"])
 def sandbox(
-    request: pytest.FixtureRequest, warehouse: duckdb.DuckDBPyConnection
+    request: pytest.FixtureRequest, store: TableStore
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Both kinds of sandbox: copies of the published tables, and empty typed tables."""
-    if request.param == "published-copies":
-        with redacted_sandbox(warehouse, SOURCES) as conn:
+    """Both kinds of sandbox: the published Delta snapshots, and empty typed tables."""
+    if request.param == "published-snapshots":
+        with redacted_sandbox(snapshots(store)) as conn:
             yield conn
     else:
-        schemas = {source: published_schema(warehouse, source) for source in SOURCES}
+        schemas = {
+            source: published_schema(store.snapshot("redacted", source)) for source in SOURCES
+        }
         with empty_sandbox(schemas) as conn:
             yield conn
 
@@ -77,39 +86,59 @@ def churn_sql() -> str:
 
 
 def test_the_sandbox_holds_the_redacted_tables_and_nothing_else(sandbox):
-    # given a sandbox over a warehouse with raw, quarantine, staging and redacted tables
+    # given a sandbox over a store with raw, quarantine, feature and redacted Delta tables
     # when its catalog is listed
     tables = sandbox.execute(
-        "SELECT table_catalog, table_schema, table_name FROM information_schema.tables ORDER BY ALL"
+        "SELECT table_catalog, table_schema, table_name FROM information_schema.tables "
+        "WHERE table_catalog <> 'temp' ORDER BY ALL"
     ).fetchall()
-    # then only the dataset's redacted tables are there, in an in-memory database
+    hidden = sandbox.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'temp'"
+    ).fetchall()
+    # then only the dataset's redacted tables are there, in an in-memory database, and the
+    # only registered datasets (under the views) are theirs
     assert tables == [
         ("memory", "redacted", "customers"),
         ("memory", "redacted", "transactions"),
     ], tables
+    assert {name for (name,) in hidden} <= {
+        "__delta__redacted__customers",
+        "__delta__redacted__transactions",
+    }, hidden
 
 
-def test_the_copies_keep_the_published_rows_and_types(warehouse):
-    # given published redacted tables, some with types Arrow widens (UUID, HUGEINT, ENUM)
-    # when they are copied into a sandbox
-    with redacted_sandbox(warehouse, SOURCES) as conn:
+def test_the_sandbox_refuses_anything_but_redacted_snapshots(store):
+    # given a snapshot of a raw table passed off as a source's redacted table
+    # when a sandbox is asked to hold it
+    impostor = {"customers": store.snapshot("raw", "customers")}
+    with pytest.raises(ValueError) as raised, redacted_sandbox(impostor):
+        pass
+    # then it refuses, naming the table
+    assert "raw.customers" in str(raised.value), raised.value
+
+
+def test_the_sandbox_reads_the_published_rows_and_types(store, warehouse):
+    # given published redacted Delta tables, some with types Delta stores as others (UUID,
+    # HUGEINT, ENUM become VARCHAR, DECIMAL(38,0) and VARCHAR)
+    # when a sandbox reads their snapshots
+    with redacted_sandbox(snapshots(store)) as conn:
         for source in SOURCES:
             table = f"redacted.{source}"
-            # then every column keeps its type and every row its values
+            # then every column has the published type and every row its values
             assert (
                 conn.execute(f"DESCRIBE {table}").fetchall()
                 == warehouse.execute(f"DESCRIBE {table}").fetchall()
-            ), f"{table}: types changed in the copy"
-            copied = conn.execute(f"SELECT * FROM {table} ORDER BY ALL").df()
+            ), f"{table}: types differ in the sandbox"
+            boxed = conn.execute(f"SELECT * FROM {table} ORDER BY ALL").df()
             published = warehouse.execute(f"SELECT * FROM {table} ORDER BY ALL").df()
-            pd.testing.assert_frame_equal(copied, published, obj=table)
+            pd.testing.assert_frame_equal(boxed, published, obj=table)
 
 
-def test_the_churn_features_are_the_same_in_the_sandbox(warehouse):
+def test_the_churn_features_are_the_same_in_the_sandbox(store, warehouse):
     # given the shipped churn feature SQL
     query = f"SELECT * FROM ({churn_sql()}) ORDER BY ALL"
-    # when it runs in the sandbox and, as it used to, on the warehouse
-    with redacted_sandbox(warehouse, SOURCES) as conn:
+    # when it runs in the sandbox and on a connection to every table
+    with redacted_sandbox(snapshots(store)) as conn:
         boxed = conn.execute(query).df()
     direct = warehouse.execute(query).df()
     # then both give the same rows, columns and types
@@ -140,11 +169,8 @@ def test_the_churn_features_are_the_same_in_the_sandbox(warehouse):
         pytest.param("RESET enable_external_access", LOCKED, id="reset"),
         pytest.param("PRAGMA enable_profiling", LOCKED, id="pragma"),
         pytest.param("SELECT * FROM raw.customers", MISSING, id="raw-schema"),
-        pytest.param(
-            "SELECT * FROM staging.redacted__customers",
-            MISSING,
-            id="staging-schema",
-        ),
+        pytest.param("SELECT * FROM features.customer_features", MISSING, id="features-schema"),
+        pytest.param("SELECT * FROM __delta__raw__customers", MISSING, id="raw-dataset"),
         pytest.param("SELECT * FROM quarantine.customers", MISSING, id="quarantine"),
     ],
 )

@@ -3,7 +3,6 @@ describing the feature SQL on empty tables, and the model's columns checked agai
 
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from pipeline.contracts.schema import check_model_columns, feature_schema, redacted_schema
@@ -12,13 +11,8 @@ from pipeline.errors import DeclarationError
 from pipeline.ingest.reader import ingest_to_table
 from pipeline.privacy.policy import PiiPolicy
 from pipeline.privacy.redactor import Redactor
-from pipeline.storage.warehouse import (
-    ensure_schemas,
-    publish,
-    read_table,
-    render_feature_sql,
-    write_staging,
-)
+from pipeline.storage.tables import TableStore, private_connection
+from pipeline.storage.warehouse import read_table, render_feature_sql, staging_name
 
 PEOPLE = SourceSpec(
     path=Path("people.csv"),
@@ -97,14 +91,19 @@ def test_the_redacted_schema_matches_the_table_redaction_really_publishes(tmp_pa
         "1,Ann Lee,1990-05-01,3,0.5,Oslo,0150,+47 912 34 567,ann@example.com\n"
         "2,Bo Ng,1985-02-03,,1.25,Rome,00184,+39 06 1234 5678,bo@example.com\n"
     )
-    conn = duckdb.connect()
-    ensure_schemas(conn)
-    ingest_to_table(conn, "people", PEOPLE, csv, "raw.people", "quarantine.people")
-    redacted, _ = Redactor(POLICY, b"test-key").redact(read_table(conn, "raw", "people"))
-    write_staging(conn, redacted, "redacted", "people")
-    publish(conn, "redacted", "people")
+    store = TableStore(str(tmp_path / "tables"))
+    with private_connection() as conn:
+        conn.execute("CREATE SCHEMA staging")
+        raw, rejects = staging_name("raw", "people"), staging_name("quarantine", "people")
+        ingest_to_table(conn, "people", PEOPLE, csv, raw, rejects)
+        store.publish("raw", "people", conn.sql(f"FROM {raw}").to_arrow_table())
+    with store.connect(["raw.people"]) as conn:
+        redacted, _ = Redactor(POLICY, b"test-key").redact(read_table(conn, "raw", "people"))
+    store.publish("redacted", "people", redacted)
     # when the published table is described
-    published = {row[0]: row[1] for row in conn.execute("DESCRIBE redacted.people").fetchall()}
+    with store.connect(["redacted.people"]) as conn:
+        described = conn.execute("DESCRIBE redacted.people").fetchall()
+    published = {row[0]: row[1] for row in described}
     # then the load-time schema predicted its columns and types
     assert published == redacted_schema(POLICY, PEOPLE), (
         "the schema checked at load time must be the one the run publishes"

@@ -70,7 +70,12 @@ def upstream() -> dict[str, dict]:
             "data_version": "feat-dv-1",
             "code_version": "feat-cv-1",
             "run_id": "run-7",
-            "metadata": {"dagster/row_count": 795, "unexpected_sample": [RAW_EMAIL]},
+            "metadata": {
+                "dagster/row_count": 795,
+                "unexpected_sample": [RAW_EMAIL],
+                "table_uri": "/tables/published/features/customer_features",
+                "table_version": 3,
+            },
             "checks": [],
         },
     }
@@ -108,6 +113,8 @@ def test_the_bom_takes_each_section_from_its_own_upstream_asset():
         "code_version": "feat-cv-1",
         "dagster_run_id": "run-7",
         "row_count": 795,
+        "table_uri": "/tables/published/features/customer_features",
+        "table_version": 3,
     }, document["features"]
     assert set(document["assets"]) == set(upstream()), "every upstream asset is listed"
     assert document["contracts"]["redacted_customers"] == [CHECK], "check verdicts are kept"

@@ -1,0 +1,303 @@
+"""Every table is a Delta Lake table under one storage root, in one of two zones.
+
+Layout under the root (a local folder, or an object-store URI such as ``s3://bucket/govern``)::
+
+    restricted/raw/<source>          what ingest loaded: personal data
+    restricted/quarantine/<table>    rejected lines and rows, raw text included
+    published/redacted/<source>      the sources after their PII policy
+    published/features/<table>       the feature tables
+
+On a local root the ``restricted`` folder is mode 0700 and every file under it 0600, whatever
+the umask: only the pipeline's user can read raw data. On an object store the zones are two
+prefixes, for the bucket's access policy to tell apart.
+
+Publishing is one Delta commit (``write_deltalake(mode="overwrite")``): a reader holds a
+snapshot, sees the previous version or the new one, never a half-written table; what was never
+committed is never seen. Each commit records who wrote it (``custom_metadata``), and the
+version it made is returned, for the asset's metadata and for time travel.
+
+DuckDB stays the engine: ``connect`` gives an in-memory connection where each table is a view
+``<schema>.<table>`` over the Delta table read as an Arrow dataset (the machine cannot install
+DuckDB's ``delta`` extension, and the dataset is a fixed snapshot, which is what a reader
+wants anyway).
+"""
+
+import os
+import random
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as pds
+from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake.exceptions import CommitFailedError, DeltaError
+
+from pipeline.errors import GovernError
+from pipeline.storage.sql import qualified, quote_ident
+
+RESTRICTED = "restricted"
+PUBLISHED = "published"
+# Which zone each schema's tables live in: raw data and its quarantine apart from the rest.
+ZONES = {"raw": RESTRICTED, "quarantine": RESTRICTED, "redacted": PUBLISHED, "features": PUBLISHED}
+SCHEMAS = tuple(ZONES)
+# A whole-table overwrite that lost a race to another writer of the same table is retried here,
+# from the latest version: the last writer wins, as a rerun would. delta-rs's own retry must stay
+# off (``max_commit_retries=0``): it re-commits the overwrite on top of the winner's version
+# while removing only the files the loser had seen, so the table would hold both writers' rows
+# (measured with deltalake 1.6.6: 5 of 15 four-writer races; delta-io/delta-rs#1254, #3622).
+COMMIT_ATTEMPTS = 8
+_PRIVATE_DIR, _PRIVATE_FILE = 0o700, 0o600
+_COMMIT_TOKEN = "govern_commit"
+
+# What a publish takes: a table or frame held whole, or a function opening a fresh stream of
+# record batches each time it is called (a commit that lost a race is retried from the start).
+Data = pa.Table | pd.DataFrame | Callable[[], pa.RecordBatchReader]
+
+
+class TableStoreError(GovernError):
+    """A table cannot be read or written: names the table, its location and what to do."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One version of a published table, as an Arrow dataset pinned to that version."""
+
+    name: str
+    uri: str
+    version: int
+    dataset: pds.Dataset
+
+
+@dataclass(frozen=True)
+class Published:
+    """What one publish committed."""
+
+    name: str
+    uri: str
+    version: int
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """``"raw.customers"`` -> ``("raw", "customers")``, for a known schema."""
+    schema, _, table = name.partition(".")
+    if schema not in ZONES or not table:
+        raise TableStoreError(
+            f"{name!r} is not a table name: expected <schema>.<table> with schema one of "
+            f"{', '.join(SCHEMAS)}"
+        )
+    return schema, table
+
+
+def _is_uri(root: str) -> bool:
+    return "://" in root
+
+
+@dataclass(frozen=True)
+class TableStore:
+    """The Delta tables under ``root`` (a local folder or an object-store URI)."""
+
+    root: str
+
+    @property
+    def local(self) -> bool:
+        return not _is_uri(self.root) or self.root.startswith("file://")
+
+    def _local_path(self, *parts: str) -> Path:
+        base = self.root.removeprefix("file://") if _is_uri(self.root) else self.root
+        return Path(base, *parts)
+
+    def uri(self, schema: str, table: str) -> str:
+        zone = ZONES[schema]
+        if not _is_uri(self.root):
+            return str(self._local_path(zone, schema, table))
+        return f"{self.root.rstrip('/')}/{zone}/{schema}/{table}"
+
+    # -- reading -------------------------------------------------------------------------
+
+    def exists(self, schema: str, table: str) -> bool:
+        return DeltaTable.is_deltatable(self.uri(schema, table))
+
+    def snapshot(self, schema: str, table: str, version: int | None = None) -> Snapshot:
+        """The table at ``version`` (default: the latest), ready to register with DuckDB."""
+        uri = self.uri(schema, table)
+        if not self.exists(schema, table):
+            raise TableStoreError(
+                f"table {schema}.{table} has not been published: no Delta table at {uri}. "
+                "Materialize the asset that writes it first (`govern run`)."
+            )
+        try:
+            delta = DeltaTable(uri, version=version)
+            return Snapshot(f"{schema}.{table}", uri, delta.version(), delta.to_pyarrow_dataset())
+        except DeltaError as exc:
+            raise TableStoreError(
+                f"table {schema}.{table} at {uri}"
+                + (f", version {version}" if version is not None else "")
+                + f" cannot be read: {str(exc).splitlines()[0]}. Check the version exists "
+                "(`history`) and has not been vacuumed."
+            ) from None
+
+    def version(self, schema: str, table: str) -> int | None:
+        """The latest committed version, or None if the table was never published."""
+        if not self.exists(schema, table):
+            return None
+        return DeltaTable(self.uri(schema, table)).version()
+
+    def published(self) -> list[str]:
+        """``schema.table`` of every Delta table under the root."""
+        names = []
+        for schema in SCHEMAS:
+            for table in self._children(ZONES[schema], schema):
+                if self.exists(schema, table):
+                    names.append(f"{schema}.{table}")
+        return names
+
+    def _children(self, zone: str, schema: str) -> list[str]:
+        """The folder names under ``<root>/<zone>/<schema>``."""
+        if self.local:
+            folder = self._local_path(zone, schema)
+            return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+        from pyarrow import fs
+
+        filesystem, base = fs.FileSystem.from_uri(f"{self.root.rstrip('/')}/{zone}/{schema}")
+        infos = filesystem.get_file_info(fs.FileSelector(base, allow_not_found=True))
+        return sorted(i.base_name for i in infos if i.type == fs.FileType.Directory)
+
+    @contextmanager
+    def connect(
+        self, tables: Iterable[str] | None = None, versions: Mapping[str, int] | None = None
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """An in-memory DuckDB connection with each table (default: every published one) as a
+        view ``<schema>.<table>`` over its Delta table; ``versions`` pins some to a version."""
+        versions = versions or {}
+        names = list(tables) if tables is not None else self.published()
+        with private_connection() as conn:
+            for schema in (*SCHEMAS, "staging"):
+                conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}")
+            for name in names:
+                schema, table = split_name(name)
+                expose(conn, self.snapshot(schema, table, versions.get(name)))
+            yield conn
+
+    # -- writing -------------------------------------------------------------------------
+
+    def publish(
+        self, schema: str, table: str, data: Data, commit: Mapping[str, str] | None = None
+    ) -> Published:
+        """Replace ``schema.table`` with ``data`` in one Delta commit; returns its version.
+
+        ``commit`` (who wrote it: the Dagster run, the asset) is recorded in the commit.
+        """
+        uri = self.uri(schema, table)
+        if ZONES[schema] == RESTRICTED:
+            self.ensure_restricted()
+        arrow = data if callable(data) else _arrow(data)
+        token = uuid.uuid4().hex
+        properties = CommitProperties(
+            custom_metadata={**(commit or {}), _COMMIT_TOKEN: token}, max_commit_retries=0
+        )
+        for attempt in range(1, COMMIT_ATTEMPTS + 1):
+            try:
+                write_deltalake(
+                    uri,
+                    arrow() if callable(arrow) else arrow,
+                    mode="overwrite",
+                    schema_mode="overwrite",
+                    commit_properties=properties,
+                )
+                break
+            except CommitFailedError:
+                if attempt == COMMIT_ATTEMPTS:
+                    raise TableStoreError(
+                        f"table {schema}.{table} at {uri}: {COMMIT_ATTEMPTS} commits in a row "
+                        "lost a race with other writers of the same table; it is unchanged. "
+                        "Run the asset again."
+                    ) from None
+                time.sleep(random.uniform(0.05, 0.2) * attempt)
+            except (DeltaError, OSError) as exc:
+                raise TableStoreError(
+                    f"table {schema}.{table} could not be written at {uri}: "
+                    f"{str(exc).splitlines()[0]}. It is unchanged; check the storage root "
+                    "(GOVERN_TABLES) is writable."
+                ) from None
+        if ZONES[schema] == RESTRICTED and self.local:
+            _make_private(self._local_path(RESTRICTED, schema, table))
+        return Published(f"{schema}.{table}", uri, self._committed_version(uri, token))
+
+    def ensure_restricted(self) -> None:
+        """Create the restricted zone, mode 0700 on a local root (tightened if it exists)."""
+        if not self.local:
+            return
+        folder = self._local_path(RESTRICTED)
+        folder.mkdir(mode=_PRIVATE_DIR, parents=True, exist_ok=True)
+        try:
+            os.chmod(folder, _PRIVATE_DIR)
+        except PermissionError:
+            raise TableStoreError(
+                f"the restricted zone {folder} belongs to another user and cannot be made "
+                "private (mode 0700): give it to the pipeline's user, or set GOVERN_TABLES."
+            ) from None
+
+    @staticmethod
+    def _committed_version(uri: str, token: str) -> int:
+        """The version this process's commit made (others may have committed since)."""
+        for entry in DeltaTable(uri).history(limit=100):
+            if entry.get(_COMMIT_TOKEN) == token:
+                return int(entry["version"])
+        raise TableStoreError(f"the commit just made to {uri} is not in its history")
+
+
+def expose(conn: duckdb.DuckDBPyConnection, snapshot: Snapshot) -> None:
+    """Make ``snapshot`` readable on ``conn`` as the view ``<schema>.<table>``."""
+    schema, table = split_name(snapshot.name)
+    hidden = f"__delta__{schema}__{table}"
+    conn.register(hidden, snapshot.dataset)
+    conn.execute(
+        f"CREATE OR REPLACE VIEW {qualified(schema, table)} AS SELECT * FROM {quote_ident(hidden)}"
+    )
+
+
+@contextmanager
+def private_connection() -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory DuckDB connection that spills, if it must, to a folder only this user can
+    read (mode 0700), removed on close: raw rows never land in a shared temporary folder."""
+    scratch = tempfile.mkdtemp(prefix="govern-duckdb-")
+    conn = duckdb.connect(config={"temp_directory": scratch})
+    try:
+        yield conn
+    finally:
+        conn.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _arrow(data: pa.Table | pd.DataFrame) -> pa.Table:
+    """An Arrow table for Delta. A frame is typed as DuckDB types it (the types a frame always
+    got here); a column of nothing but NULLs, which has no Delta type, becomes text."""
+    if isinstance(data, pd.DataFrame):
+        with duckdb.connect() as conn:
+            conn.register("_frame", data)
+            data = conn.sql("SELECT * FROM _frame").to_arrow_table()
+    if any(pa.types.is_null(f.type) for f in data.schema):
+        data = data.cast(
+            pa.schema(
+                pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f
+                for f in data.schema
+            )
+        )
+    return data
+
+
+def _make_private(table_dir: Path) -> None:
+    """Folders 0700 and files 0600 under a restricted table, and its schema folder."""
+    os.chmod(table_dir.parent, _PRIVATE_DIR)
+    for folder, _dirs, files in os.walk(table_dir):
+        os.chmod(folder, _PRIVATE_DIR)
+        for name in files:
+            os.chmod(os.path.join(folder, name), _PRIVATE_FILE)

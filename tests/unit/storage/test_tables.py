@@ -1,0 +1,211 @@
+"""Delta tables under one root: one commit per publish, versions to travel back to, two zones.
+
+Real delta-rs and DuckDB on a temporary folder: no mock between the code and the files.
+"""
+
+import os
+import stat
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pytest
+from deltalake import DeltaTable
+
+from pipeline import settings
+from pipeline.storage.tables import TableStore, TableStoreError
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> TableStore:
+    return TableStore(str(tmp_path / "tables"))
+
+
+@contextmanager
+def umask(mask: int) -> Iterator[None]:
+    previous = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def rows(store: TableStore, name: str, version: int | None = None) -> list[tuple]:
+    versions = {name: version} if version is not None else None
+    with store.connect([name], versions) as conn:
+        return conn.execute(f"SELECT * FROM {name} ORDER BY ALL").fetchall()
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_each_publish_is_one_commit_and_time_travel_reads_each_version(store):
+    # given a table published twice, each time by a run that says who it is
+    first = store.publish("redacted", "customers", pd.DataFrame({"id": ["a", "b"]}), {"run": "1"})
+    second = store.publish("redacted", "customers", pa.table({"id": ["c"]}), {"run": "2"})
+    # then each publish made one version, and said which
+    assert (first.version, second.version) == (0, 1), (first, second)
+    assert first.uri == second.uri == store.uri("redacted", "customers")
+    history = DeltaTable(first.uri).history()
+    assert [(h["version"], h["run"]) for h in history] == [(1, "2"), (0, "1")], history
+    # and readers see the latest by default, and each version when they ask for it
+    assert rows(store, "redacted.customers") == [("c",)]
+    assert rows(store, "redacted.customers", first.version) == [("a",), ("b",)]
+    assert store.snapshot("redacted", "customers", 0).version == 0
+
+
+def test_a_new_schema_replaces_the_old_one_and_all_null_columns_are_text(store):
+    # given a table published with one schema, then with a column dropped and one all NULL
+    store.publish("features", "f", pd.DataFrame({"a": [1], "b": ["x"]}))
+    store.publish("features", "f", pd.DataFrame({"a": [2], "n": [None]}))
+    # when it is described
+    with store.connect(["features.f"]) as conn:
+        described = conn.execute("DESCRIBE features.f").fetchall()
+    # then it has the new columns only, the NULL one typed as text
+    assert [(r[0], r[1]) for r in described] == [("a", "BIGINT"), ("n", "VARCHAR")], described
+
+
+def test_the_restricted_zone_is_private_whatever_the_umask(store, tmp_path):
+    # given a umask that would leave everything readable and writable by everyone
+    with umask(0o000):
+        # when a raw table, its quarantine and a redacted table are published
+        store.publish("raw", "customers", pd.DataFrame({"full_name": ["Ann Raw"]}))
+        store.publish("quarantine", "customers", pd.DataFrame({"raw": ["Ann Raw,x"]}))
+        store.publish("redacted", "customers", pd.DataFrame({"id": ["tok"]}))
+    root = tmp_path / "tables"
+    restricted = root / "restricted"
+    # then the restricted zone and every folder in it is 0700, every file 0600
+    assert mode(restricted) == 0o700, oct(mode(restricted))
+    entries = list(restricted.rglob("*"))
+    assert any(p.suffix == ".parquet" for p in entries) and any(
+        p.suffix == ".json" for p in entries
+    )
+    for path in entries:
+        expected = 0o700 if path.is_dir() else 0o600
+        assert mode(path) == expected, f"{path}: {oct(mode(path))}"
+    # and the raw and quarantine tables are there, the redacted one in the published zone
+    assert store.uri("raw", "customers") == str(restricted / "raw" / "customers")
+    assert store.uri("quarantine", "customers") == str(restricted / "quarantine" / "customers")
+    assert store.uri("redacted", "customers") == str(root / "published/redacted/customers")
+
+
+def test_a_restricted_zone_left_open_is_closed_again(store, tmp_path):
+    # given a restricted zone someone opened to everyone
+    restricted = tmp_path / "tables" / "restricted"
+    restricted.mkdir(parents=True)
+    restricted.chmod(0o777)
+    # when a raw table is published
+    store.publish("raw", "customers", pd.DataFrame({"full_name": ["Ann Raw"]}))
+    # then the zone is private again
+    assert mode(restricted) == 0o700, oct(mode(restricted))
+
+
+@pytest.mark.parametrize("race", range(5))
+def test_concurrent_publishers_of_one_table_all_commit_and_the_table_stays_whole(store, race):
+    # given four writers replacing the same table at once, each with its own rows (raced a few
+    # times: delta-rs's own commit retry mixed two writers' rows in about one race in three)
+    errors: list[BaseException] = []
+
+    def publish(n: int) -> None:
+        rows = pa.table({"writer": [n] * 1000})
+        # Half of them stream their rows, as ingest does: a retry opens a fresh stream.
+        data = (
+            rows
+            if n % 2
+            else (
+                lambda: pa.RecordBatchReader.from_batches(
+                    rows.schema, rows.to_batches(max_chunksize=100)
+                )
+            )
+        )
+        try:
+            store.publish("raw", "events", data)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=publish, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # then every writer committed (a lost race is retried), one version each
+    assert not errors, errors
+    assert store.version("raw", "events") == 3
+    # and every version holds exactly one writer's rows, never a mix
+    for version in range(4):
+        writers = {r[0] for r in rows(store, "raw.events", version)}
+        assert len(writers) == 1 and len(rows(store, "raw.events", version)) == 1000, version
+
+
+def test_connect_exposes_every_published_table_under_its_name(store):
+    # given tables in each schema
+    for name in ("raw.c", "quarantine.c", "redacted.c", "features.f"):
+        store.publish(*name.split("."), pa.table({"x": [1]}))
+    # when a reader connects without naming any
+    with store.connect() as conn:
+        views = conn.execute(
+            "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+            "WHERE table_catalog <> 'temp' ORDER BY ALL"
+        ).fetchall()
+    # then each is a view under its usual name
+    assert [v[0] for v in views] == ["features.f", "quarantine.c", "raw.c", "redacted.c"], views
+    assert store.published() == ["raw.c", "quarantine.c", "redacted.c", "features.f"]
+
+
+def test_a_file_uri_root_is_the_same_store(store, tmp_path):
+    # given a table published under a plain folder
+    store.publish("redacted", "c", pa.table({"x": [7]}))
+    # when the same root is named as a file:// URI
+    uri_store = TableStore((tmp_path / "tables").as_uri())
+    # then it finds and reads the same table
+    assert uri_store.published() == ["redacted.c"]
+    assert rows(uri_store, "redacted.c") == [(7,)]
+
+
+def test_reading_a_missing_table_or_version_says_which_and_what_to_do(store):
+    # given one version of one table
+    store.publish("redacted", "c", pa.table({"x": [1]}))
+    # when a table never published, and a version never made, are read
+    with pytest.raises(TableStoreError) as missing:
+        store.snapshot("features", "nope")
+    with pytest.raises(TableStoreError) as no_version:
+        store.snapshot("redacted", "c", version=5)
+    # then the errors name the table, its location and what to do
+    assert "features.nope" in str(missing.value) and "govern run" in str(missing.value)
+    assert store.uri("features", "nope") in str(missing.value)
+    assert "redacted.c" in str(no_version.value) and "version 5" in str(no_version.value)
+    with pytest.raises(TableStoreError) as unknown:
+        store.connect(["staging.x"]).__enter__()
+    assert "staging.x" in str(unknown.value), unknown.value
+
+
+def test_the_root_is_govern_tables_or_under_govern_home(tmp_path, monkeypatch):
+    # given GOVERN_HOME and no GOVERN_TABLES
+    monkeypatch.setenv("GOVERN_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("GOVERN_TABLES", raising=False)
+    assert settings.tables_root() == str(tmp_path / "home" / "tables")
+    # when GOVERN_TABLES names a relative folder, or an object-store URI
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GOVERN_TABLES", "shared/tables")
+    assert settings.tables_root() == str(tmp_path / "shared" / "tables")
+    monkeypatch.setenv("GOVERN_TABLES", "s3://bucket/govern")
+    assert settings.tables_root() == "s3://bucket/govern"
+    assert (
+        TableStore("s3://bucket/govern/").uri("raw", "c") == "s3://bucket/govern/restricted/raw/c"
+    )
+
+
+def test_duckdb_spills_to_a_private_folder_removed_afterwards(store):
+    # given a connection from the store
+    with store.connect([]) as conn:
+        scratch = Path(conn.execute("SELECT current_setting('temp_directory')").fetchone()[0])
+        # then DuckDB would spill to a folder only this user can read
+        assert scratch.is_dir() and mode(scratch) == 0o700, (scratch, oct(mode(scratch)))
+        assert isinstance(conn, duckdb.DuckDBPyConnection)
+    # and the folder is gone once the connection is closed
+    assert not scratch.exists(), scratch
