@@ -1,5 +1,5 @@
-"""Faults survived: a `govern run` killed mid-step is marked failed by the next one, which
-starts at once instead of waiting behind the dead run's place in a concurrency pool."""
+"""Faults survived: a `govern run` killed mid-step is marked failed by the next one (it used to
+stay STARTED for ever, and, while the assets shared a DuckDB pool, to block the next run)."""
 
 import os
 import signal
