@@ -46,9 +46,10 @@ test: lint ## lint, then the test suite (real Dagster, Presidio, GX, DuckDB, Del
 ui: $(STAMP) | .env ## serve the Dagster UI on http://127.0.0.1:3000
 	$(VENV)/bin/govern ui
 
-mlflow: $(STAMP) ## serve the MLflow UI for the local store on http://127.0.0.1:5000
-	$(VENV)/bin/mlflow ui --host 127.0.0.1 --port 5000 \
-		--backend-store-uri sqlite:///$(CURDIR)/.govern/mlflow.db
+# The store the pipeline writes to: MLFLOW_TRACKING_URI, else the SQLite file under GOVERN_HOME.
+mlflow: $(STAMP) ## serve the MLflow UI for the pipeline's store on http://127.0.0.1:5000
+	$(VENV)/bin/mlflow ui --host 127.0.0.1 --port 5000 --backend-store-uri \
+		"$$($(PY) -c 'from pipeline import settings; print(settings.mlflow_tracking_uri())')"
 
 lint: $(STAMP) ## formatting, lint (incl. a complexity limit) and the layer contracts
 	$(PY) -m ruff format --check $(CODE)
