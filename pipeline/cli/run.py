@@ -24,6 +24,12 @@ def register(commands: Commands) -> None:
         help="materialize every asset, not only those Dagster reports stale or missing",
     )
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
+    run.add_argument(
+        "--verbose",
+        action="store_true",
+        help="Dagster's own log on stderr (stack traces of failed steps included); by default "
+        "only the summary, which names each failure, and the run's event log in the UI",
+    )
     run.set_defaults(func=cmd_run)
 
 
@@ -59,7 +65,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     defs = build_definitions(root)
     instance = local_instance()
     summaries = [
-        run_dataset(defs, dataset, instance, sources, only_stale=not args.force, root=root)
+        run_dataset(
+            defs,
+            dataset,
+            instance,
+            sources,
+            quiet=not args.verbose,
+            only_stale=not args.force,
+            root=root,
+        )
         for dataset in datasets
     ]
     if args.json:

@@ -101,7 +101,10 @@ def run_dataset(
     for section, values in (extra_config or {}).items():
         run_config.setdefault(section, {}).update(values)
     if quiet:
-        run_config["loggers"] = {"console": {"config": {"log_level": "WARNING"}}}
+        # The summary names every failed step and blocked gate in one line each; Dagster's own
+        # error logs would repeat them on stderr with stack traces. They stay in the run's
+        # event log (the UI, `--verbose`).
+        run_config["loggers"] = {"console": {"config": {"log_level": "CRITICAL"}}}
     result = job.execute_in_process(
         instance=instance,
         run_config=run_config,

@@ -60,9 +60,11 @@ def test_blocked_run_exits_non_zero_naming_gate_asset_and_reason(project, tmp_pa
     bad = with_negative_amount(project, tmp_path / "transactions.csv")
     # when `govern run` runs on it
     code = main(["run", "--dataset", "churn", "--source", f"transactions={bad}"])
-    out = capsys.readouterr().out
-    # then it exits non-zero and says which clause of which contract blocked which asset
+    out, err = capsys.readouterr()
+    # then it exits non-zero and says which clause of which contract blocked which asset, once,
+    # in the summary: no Dagster stack trace or step-failure log on stderr
     assert code == 1, out
+    assert "Stack Trace" not in err and "STEP_FAILURE" not in err, err
     assert "BLOCKED" in out and "column_values_to_be_between__amount" in out, out
     assert (
         "gate 'column_values_to_be_between__amount' (clause of expectations/transactions.json)"
