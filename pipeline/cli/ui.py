@@ -1,7 +1,16 @@
-"""``govern ui``: the Dagster UI on this code location, bound to 127.0.0.1 (it has no login)."""
+"""``govern ui``: the Dagster UI on this code location, bound to 127.0.0.1 (it has no login).
+
+``dagster dev`` (webserver and daemon) by default; ``--read-only`` serves the webserver alone
+in Dagster's read-only mode, where no run can be launched and no schedule turned on: a way to
+show the graph, runs and checks to viewers. ``govern ui`` stays the parent of what it starts
+and passes SIGTERM on as the interrupt both shut down cleanly on (``dagster dev`` ignores
+SIGTERM), so a service manager or a test can stop it.
+"""
 
 import argparse
 import os
+import signal
+import subprocess
 import sys
 
 from pipeline import settings
@@ -11,26 +20,43 @@ from pipeline.cli.common import Commands
 def register(commands: Commands) -> None:
     ui = commands.add_parser("ui", help="serve the Dagster UI on 127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
+    ui.add_argument(
+        "--read-only",
+        action="store_true",
+        help="the webserver alone, in Dagster's read-only mode: viewers cannot launch runs",
+    )
     ui.set_defaults(func=cmd_ui)
+
+
+def ui_command(port: int, read_only: bool) -> list[str]:
+    """What ``govern ui`` runs: ``dagster dev``, or a read-only ``dagster-webserver``."""
+    workspace = settings.project_root() / "workspace.yaml"
+    if not workspace.is_file():  # a declarations folder apart from the code: the code's own
+        workspace = settings.PROJECT_ROOT / "workspace.yaml"
+    where = ["-w", str(workspace), "-h", "127.0.0.1", "-p", str(port)]
+    if read_only:
+        return [sys.executable, "-m", "dagster_webserver", *where, "--read-only"]
+    return [sys.executable, "-m", "dagster", "dev", *where]
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
     from pipeline.runs.instance import ensure_dagster_home
 
     ensure_dagster_home()
-    workspace = settings.project_root() / "workspace.yaml"
-    command = [
-        sys.executable,
-        "-m",
-        "dagster",
-        "dev",
-        "-w",
-        str(workspace),
-        "-h",
-        "127.0.0.1",
-        "-p",
-        str(args.port),
-    ]
-    print(f"Dagster UI on http://127.0.0.1:{args.port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})")
-    os.execv(sys.executable, command)
-    return 0  # not reached
+    mode = " (read-only)" if args.read_only else ""
+    print(
+        f"Dagster UI{mode} on http://127.0.0.1:{args.port} "
+        f"(DAGSTER_HOME={os.environ['DAGSTER_HOME']})",
+        flush=True,
+    )
+    child = subprocess.Popen(ui_command(args.port, args.read_only))
+
+    def stop(signum: int, frame: object) -> None:
+        child.send_signal(signal.SIGINT)
+
+    signal.signal(signal.SIGTERM, stop)
+    while True:
+        try:
+            return child.wait()
+        except KeyboardInterrupt:
+            continue  # the child got the same Ctrl-C from the terminal: wait for it to finish
