@@ -15,6 +15,7 @@ import pandas as pd
 from assets.checks import audited, gate_result
 from assets.evidence import upstream_facts
 from assets.resources import MlflowResource, Warehouse
+from pipeline import settings as app_settings
 from pipeline.declarations.dataset import DatasetSpec
 from pipeline.lineage.bom import build_bom, model_record
 from pipeline.lineage.provenance import code_state
@@ -68,7 +69,23 @@ def _materialization(
         "promotion_reason": promotion.reason,
         "bom": dg.MetadataValue.path(f"{tracked.run_id}/bom.json"),
         "params": dg.MetadataValue.json({k: str(v) for k, v in settings.params.items()}),
+        **_mlflow_links(tracked),
     }
+
+
+def _mlflow_links(tracked: TrackedModel) -> dict[str, dg.MetadataValue]:
+    """Clickable links to the MLflow UI: the run, and the registered version if any."""
+    base = app_settings.mlflow_ui_url()
+    links = {
+        "mlflow_run_url": dg.MetadataValue.url(
+            f"{base}/#/experiments/{tracked.experiment_id}/runs/{tracked.run_id}"
+        )
+    }
+    if tracked.registered_name and tracked.version:
+        links["mlflow_model_version_url"] = dg.MetadataValue.url(
+            f"{base}/#/models/{tracked.registered_name}/versions/{tracked.version}"
+        )
+    return links
 
 
 def _gate_result(verdict: EvaluationVerdict, tracked: TrackedModel) -> dg.AssetCheckResult:

@@ -53,6 +53,16 @@ def mlflow_artifact_root() -> str:
     return os.environ.get("GOVERN_MLFLOW_ARTIFACTS", (govern_home() / "mlartifacts").as_uri())
 
 
+def dagster_ui_url() -> str:
+    """Where the Dagster UI is served, for links from MLflow (``GOVERN_DAGSTER_UI_URL``)."""
+    return os.environ.get("GOVERN_DAGSTER_UI_URL", "http://127.0.0.1:3000").rstrip("/")
+
+
+def mlflow_ui_url() -> str:
+    """Where the MLflow UI is served, for links from Dagster (``GOVERN_MLFLOW_UI_URL``)."""
+    return os.environ.get("GOVERN_MLFLOW_UI_URL", "http://127.0.0.1:5000").rstrip("/")
+
+
 def reports_dir() -> Path:
     path = govern_home() / "reports"
     path.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ import skops.io
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
+from pipeline import settings
 from pipeline.errors import GovernError
 from pipeline.training.model import TrainingResult
 
@@ -75,6 +76,7 @@ def model_tags(
     """The MLflow run's tags: Dagster run, gate verdict, code, declarations, data versions."""
     return {
         "dagster.run_id": dagster_run["run_id"],
+        "dagster.run_url": f"{settings.dagster_ui_url()}/runs/{dagster_run['run_id']}",
         "dagster.job": dagster_run["job"],
         "dagster.asset": model,
         "govern.dataset": dataset,

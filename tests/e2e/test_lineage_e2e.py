@@ -110,6 +110,12 @@ def test_champion_moves_only_to_a_better_model(project, instance):
     assert tie.tags["govern.promotion.decision"] == "challenger", tie.tags
     # and each version carries its Dagster run and data versions, as its source run does
     assert tie.tags["dagster.run_id"] == second.run_id, tie.tags
+    assert tie.tags["dagster.run_url"] == f"http://127.0.0.1:3000/runs/{second.run_id}"
+    # and Dagster links back: the model's materialization carries clickable MLflow URLs
+    event = instance.get_latest_materialization_event(dg.AssetKey("churn_model"))
+    links = event.asset_materialization.metadata
+    assert links["mlflow_model_version_url"].url.endswith("/#/models/churn_model/versions/2")
+    assert links["mlflow_run_url"].url.endswith(f"/runs/{tie.run_id}"), links["mlflow_run_url"]
     source_run = client.get_run(tie.run_id).data.tags
     versions = {k: v for k, v in source_run.items() if k.startswith("dagster.asset.")}
     assert versions and all(tie.tags[k] == v for k, v in versions.items()), tie.tags
