@@ -1,0 +1,66 @@
+"""Why did my model change? ``govern diff`` names data drift or a configuration edit."""
+
+import json
+
+import pytest
+
+from pipeline.cli.app import main
+from pipeline.declarations.dataset import load_datasets
+from pipeline.definitions import build_definitions
+from pipeline.runs.runner import run_dataset
+from tests.helpers import mlflow_client, with_scaled_amounts
+
+pytestmark = pytest.mark.e2e
+
+
+def diff(capsys, *args: str) -> tuple[dict, str]:
+    capsys.readouterr()
+    assert main(["diff", *args, "--json"]) == 0
+    as_json = json.loads(capsys.readouterr().out)
+    assert main(["diff", *args]) == 0
+    return as_json, capsys.readouterr().out
+
+
+def test_diff_names_a_hyperparameter_change_then_a_shifted_feature(
+    project, instance, capsys, tmp_path
+):
+    dataset = next(d for d in load_datasets(project) if d.name == "churn")
+    defs = build_definitions(project)
+    # given a first version on the sample, and a second with one hyperparameter changed
+    assert run_dataset(defs, dataset, instance).success
+    slower = {"ops": {"churn_model": {"config": {"params": {"learning_rate": 0.2}}}}}
+    assert run_dataset(defs, dataset, instance, extra_config=slower).success
+    # then the diff names configuration, and the changed key, and no data change
+    result, text = diff(capsys, "churn_model@1", "churn_model@2")
+    assert result["cause"] == "configuration", result["verdict"]
+    assert [c["item"] for c in result["configuration"]] == ["params.learning_rate"], result
+    assert result["data"] == [] and result["code"] == [], result
+    assert all(d["psi"] < 0.01 for d in result["drift"]), result["drift"]
+    assert "verdict: configuration: params.learning_rate changed" in text, text
+    # and each version's training profile is an artifact beside its BOM, hashed in the BOM
+    client = mlflow_client()
+    run_id = client.get_model_version("churn_model", "1").run_id
+    assert "feature_profile.json" in [a.path for a in client.list_artifacts(run_id)]
+    assert result["notes"] == [], "the profiles match the hashes their BOMs recorded"
+
+    # when a third version is trained on the same orders booked in another currency
+    shifted = with_scaled_amounts(project, tmp_path / "transactions.csv", 10)
+    summary = run_dataset(defs, dataset, instance, {"transactions": shifted})
+    assert summary.success, summary.failures
+    # then the diff from the first names the data change and an amount feature as the cause
+    result, text = diff(capsys, "churn_model@1", "churn_model@3")
+    assert result["cause"] == "data", result["verdict"]
+    assert result["drift"][0]["feature"] in ("total_amount", "avg_amount"), result["drift"]
+    assert result["drift"][0]["psi"] > 1 and result["drift"][0]["p_value"] < 1e-6
+    assert {d["feature"] for d in result["drift"][:2]} == {"total_amount", "avg_amount"}
+    assert "source transactions (" in " ".join(c["item"] for c in result["data"])
+    assert "source transactions changed" in result["verdict"], result["verdict"]
+    assert result["drift"][0]["feature"] in text.splitlines()[-1], text
+    assert result["configuration"] == [], "same declaration and parameters as version 1"
+    # and from the second, the large shift is still named first, the parameter as also changed
+    result, _ = diff(capsys, "churn_model@2", "churn_model@3")
+    assert result["cause"] == "data" and "also changed: configuration" in result["verdict"]
+    # and an unknown version is a usage error naming it
+    capsys.readouterr()
+    assert main(["diff", "churn_model@1", "churn_model@99"]) == 2
+    assert "churn_model@99" in capsys.readouterr().err
