@@ -8,7 +8,7 @@ from pipeline.cli.app import main
 from pipeline.declarations.dataset import load_datasets
 from pipeline.definitions import build_definitions
 from pipeline.runs.runner import run_dataset
-from tests.helpers import mlflow_client, with_scaled_amounts
+from tests.helpers import gate, mlflow_client, status, with_scaled_amounts
 
 pytestmark = pytest.mark.e2e
 
@@ -22,14 +22,17 @@ def diff(capsys, *args: str) -> tuple[dict, str]:
 
 
 def test_diff_names_a_hyperparameter_change_then_a_shifted_feature(
-    project, instance, capsys, tmp_path
+    project, instance, capsys, tmp_path, edit_file
 ):
     dataset = next(d for d in load_datasets(project) if d.name == "churn")
     defs = build_definitions(project)
-    # given a first version on the sample, and a second with one hyperparameter changed
-    assert run_dataset(defs, dataset, instance).success
+    # given a first version on the sample (no champion yet: the drift gate passes with a note)
+    first = run_dataset(defs, dataset, instance)
+    assert first.success and "no champion" in gate(first, "customer_features", "drift").summary
+    # and a second with one hyperparameter changed, on the same data: no drift
     slower = {"ops": {"churn_model": {"config": {"params": {"learning_rate": 0.2}}}}}
-    assert run_dataset(defs, dataset, instance, extra_config=slower).success
+    second = run_dataset(defs, dataset, instance, extra_config=slower)
+    assert second.success and gate(second, "customer_features", "drift").passed
     # then the diff names configuration, and the changed key, and no data change
     result, text = diff(capsys, "churn_model@1", "churn_model@2")
     assert result["cause"] == "configuration", result["verdict"]
@@ -43,10 +46,26 @@ def test_diff_names_a_hyperparameter_change_then_a_shifted_feature(
     assert "feature_profile.json" in [a.path for a in client.list_artifacts(run_id)]
     assert result["notes"] == [], "the profiles match the hashes their BOMs recorded"
 
-    # when a third version is trained on the same orders booked in another currency
-    shifted = with_scaled_amounts(project, tmp_path / "transactions.csv", 10)
-    summary = run_dataset(defs, dataset, instance, {"transactions": shifted})
+    # when the same orders arrive booked in another currency
+    shifted = {"transactions": with_scaled_amounts(project, tmp_path / "transactions.csv", 10)}
+    blocked = run_dataset(defs, dataset, instance, shifted)
+    # then the drift gate blocks training, naming the amount features with their PSI
+    drift = gate(blocked, "customer_features", "drift")
+    assert not blocked.success and not drift.passed and drift.blocking, drift
+    assert "block_psi 0.25" in drift.summary, drift
+    assert drift.summary.split("largest PSI ")[1].split()[0] in ("total_amount", "avg_amount")
+    assert status(blocked, "churn_model") != "materialized", blocked.assets
+    # when the new data is accepted (blocking off in the declaration) and a model trained on it
+    edit_file(
+        project / "datasets/churn.yaml",
+        "  name: customer_features\n",
+        "  name: customer_features\n  drift: {block_psi: null}\n",
+    )
+    defs = build_definitions(project)
+    summary = run_dataset(defs, dataset, instance, shifted)
     assert summary.success, summary.failures
+    warned = gate(summary, "customer_features", "drift")
+    assert not warned.passed and not warned.blocking, "the gate still warns"
     # then the diff from the first names the data change and an amount feature as the cause
     result, text = diff(capsys, "churn_model@1", "churn_model@3")
     assert result["cause"] == "data", result["verdict"]
@@ -56,7 +75,8 @@ def test_diff_names_a_hyperparameter_change_then_a_shifted_feature(
     assert "source transactions (" in " ".join(c["item"] for c in result["data"])
     assert "source transactions changed" in result["verdict"], result["verdict"]
     assert result["drift"][0]["feature"] in text.splitlines()[-1], text
-    assert result["configuration"] == [], "same declaration and parameters as version 1"
+    assert [c["item"] for c in result["configuration"]] == ["govern.dataset.churn.sha256"]
+    assert "also changed: configuration" in result["verdict"], "the declaration edit is named"
     # and from the second, the large shift is still named first, the parameter as also changed
     result, _ = diff(capsys, "churn_model@2", "churn_model@3")
     assert result["cause"] == "data" and "also changed: configuration" in result["verdict"]

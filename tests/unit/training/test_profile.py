@@ -2,10 +2,17 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 from scipy import stats
 
-from pipeline.declarations.dataset import ModelSpec
-from pipeline.training.profile import build_profile, compare_profiles, profile_sha256, psi
+from pipeline.declarations.dataset import DriftSpec, ModelSpec
+from pipeline.training.profile import (
+    build_profile,
+    compare_profiles,
+    drift_verdict,
+    profile_sha256,
+    psi,
+)
 
 SPEC = ModelSpec(
     name="m",
@@ -69,3 +76,19 @@ def test_a_new_category_is_drift_with_a_chi_square_test():
 def test_psi_of_equal_shares_is_zero_and_grows_with_the_shift():
     assert psi([0.5, 0.5], [0.5, 0.5]) == 0
     assert 0 < psi([0.5, 0.5], [0.6, 0.4]) < psi([0.5, 0.5], [0.9, 0.1])
+
+
+def test_the_drift_verdict_warns_then_blocks_on_the_declared_thresholds():
+    ranked = drift(frame(1), frame(1, scale=100))
+    drifts = sorted(ranked.values(), key=lambda d: -d.psi)
+    assert drift_verdict(drifts, 0.1, 0.25).level == "block"
+    warned = drift_verdict(drifts, 0.1, None)
+    assert warned.level == "warn" and "largest PSI amount" in warned.summary
+    assert warned.top[0].feature == "amount"
+    calm = sorted(drift(frame(1), frame(2)).values(), key=lambda d: -d.psi)
+    assert drift_verdict(calm, 0.1, 0.25).level == "pass"
+
+
+def test_a_block_threshold_below_the_warning_one_is_refused():
+    with pytest.raises(ValueError, match="block_psi must be at least"):
+        DriftSpec(warn_psi=0.3, block_psi=0.2)
