@@ -9,6 +9,7 @@ check: when it blocks, Dagster does not run the model.
 
 import dagster as dg
 
+from assets.evidence import metadata_value
 from assets.resources import MlflowResource, Warehouse
 from pipeline.declarations.dataset import DatasetSpec
 from pipeline.storage.warehouse import read_table
@@ -59,3 +60,30 @@ def build_drift_check(dataset: DatasetSpec) -> dg.AssetChecksDefinition:
         )
 
     return _drift
+
+
+def drift_refusal(instance: dg.DagsterInstance, dataset: DatasetSpec) -> str | None:
+    """Why the model must not train on the feature table as it stands, or None.
+
+    The drift check runs after the table is published: a later run that finds the table up to
+    date would train on it without asking again. So the model asks: if the last drift check
+    evaluated the table's current materialization, its recorded scores are judged against the
+    declaration's ``block_psi`` as it is now (raising it, or setting it to null, accepts the
+    new data without rebuilding the table).
+    """
+    features = dg.AssetKey(dataset.features.name)
+    record = instance.get_latest_asset_check_evaluation_record(dg.AssetCheckKey(features, "drift"))
+    evaluation = record.evaluation if record else None
+    latest = instance.get_latest_materialization_event(features)
+    if evaluation is None or latest is None or latest.run_id != record.run_id:
+        return None
+    block_psi = dataset.features.drift.block_psi
+    top = metadata_value(evaluation.metadata.get("top_drifting_features")) or []
+    if block_psi is None or not top or top[0]["psi"] <= block_psi:
+        return None
+    summary = metadata_value(evaluation.metadata.get("summary"))
+    return (
+        f"the drift gate on {features.to_user_string()} blocked its current data ({summary}); "
+        f"rebuild the features from other data, or accept this data by raising "
+        f"features.drift.block_psi in the dataset declaration (null: warn only)"
+    )

@@ -13,6 +13,7 @@ import dagster as dg
 import pandas as pd
 
 from assets.checks import audited, gate_result
+from assets.drift import drift_refusal
 from assets.evidence import upstream_facts
 from assets.resources import MlflowResource, Warehouse
 from pipeline.declarations.dataset import DatasetSpec, ModelSpec
@@ -175,6 +176,9 @@ def build_train_asset(
         warehouse: Warehouse,
         mlflow: MlflowResource,
     ):
+        refusal = drift_refusal(context.instance, dataset)
+        if refusal:
+            raise dg.Failure(f"{spec.name} not trained: {refusal}")
         with warehouse.connect() as conn:
             frame = read_table(conn, "features", features_name)
         settings = TrainingSettings.resolve(spec, config.seed, config.test_size, config.params)

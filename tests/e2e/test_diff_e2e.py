@@ -55,6 +55,9 @@ def test_diff_names_a_hyperparameter_change_then_a_shifted_feature(
     assert "block_psi 0.25" in drift.summary, drift
     assert drift.summary.split("largest PSI ")[1].split()[0] in ("total_amount", "avg_amount")
     assert status(blocked, "churn_model") != "materialized", blocked.assets
+    # and a rerun that finds the (published) feature table up to date still does not train
+    again = run_dataset(defs, dataset, instance, shifted, only_stale=True)
+    assert not again.success and "the drift gate on customer_features" in str(again.failures)
     # when the new data is accepted (blocking off in the declaration) and a model trained on it
     edit_file(
         project / "datasets/churn.yaml",
