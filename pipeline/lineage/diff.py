@@ -122,7 +122,7 @@ def configuration_changes(a: dict[str, Any], b: dict[str, Any]) -> list[Change]:
     return changes
 
 
-_SOURCE_FACTS = ("sha256", "rows_in", "rows_loaded", "rows_rejected", "reject_reasons")
+_SOURCE_FACTS = ("path", "sha256", "rows_in", "rows_loaded", "rows_rejected", "reject_reasons")
 
 
 def data_changes(a: dict[str, Any], b: dict[str, Any]) -> list[Change]:
@@ -132,7 +132,7 @@ def data_changes(a: dict[str, Any], b: dict[str, Any]) -> list[Change]:
         sa, sb = a["sources"].get(source, {}), b["sources"].get(source, {})
         changes += _compare(
             "data",
-            f"source {source} ({sb.get('path') or sa.get('path')}) ",
+            f"source {source} ",
             {k: sa.get(k) for k in _SOURCE_FACTS},
             {k: sb.get(k) for k in _SOURCE_FACTS},
         )
@@ -207,26 +207,28 @@ def _cause(diff: ModelDiff) -> tuple[str, str]:
         own_code = code  # an asset's code version moved with no recorded reason: code
     top = diff.drift[0] if diff.drift else None
     shifted = top is not None and top["psi"] > DRIFT_PSI
-    found = []
+    found: list[tuple[str, str, list[Change]]] = []
     if data and shifted:
         found.append(
             (
                 "data",
                 f"data: {', '.join(_changed_data_items(data))} changed; top drifting feature "
-                f"{top['feature']} (PSI {top['psi']:.2f}, {top['test']} p={top['p_value']:.2g})",
+                f"{top['feature']} (PSI {top['psi']:.2f}, {top['test']} {_p(top['p_value'])})",
+                data,
             )
         )
     if config:
-        found.append(("configuration", f"configuration: {_names(config)} changed"))
+        found.append(("configuration", f"configuration: {_names(config)} changed", config))
     if own_code:
-        found.append(("code", f"code: {_names(own_code)} changed"))
+        found.append(("code", f"code: {_names(own_code)} changed", own_code))
     if data and not shifted:
         detail = f"; largest PSI {top['feature']} {top['psi']:.2f}" if top else ""
-        found.append(("data", f"data: {', '.join(_changed_data_items(data))} changed{detail}"))
+        items = ", ".join(_changed_data_items(data))
+        found.append(("data", f"data: {items} changed{detail}", data))
     if not found:
         return "nothing", "nothing changed: same code, configuration and data"
-    cause, line = found[0]
-    also = [name for name, _ in found[1:] if name != cause]
+    cause, line, _ = found[0]
+    also = [f"{name} ({_names(changes, 2)})" for name, _, changes in found[1:] if name != cause]
     return cause, line + (f" (also changed: {', '.join(also)})" if also else "")
 
 
@@ -256,7 +258,8 @@ def diff_boms(
 
 
 def _value(value: Any) -> str:
-    if isinstance(value, str) and len(value) > 16:
+    """Hashes shortened to 12 characters, as ``govern lineage`` prints them; anything else whole."""
+    if isinstance(value, str) and len(value) > 16 and set(value) <= set("0123456789abcdef"):
         return value[:12] + "…"
     return str(value)
 
@@ -274,7 +277,7 @@ def format_diff(diff: ModelDiff) -> str:
         lines.append(f"drift (top {TOP_FEATURES} of {len(diff.drift)} features by PSI):")
         lines += [
             f"  {d['feature']:<24} PSI {d['psi']:8.4f}  {d['test']} {d['statistic']:.4g} "
-            f"p={d['p_value']:.3g}"
+            f"{_p(d['p_value'])}"
             for d in diff.drift[:TOP_FEATURES]
         ]
     lines.append("metrics:")
@@ -284,6 +287,11 @@ def format_diff(diff: ModelDiff) -> str:
     lines += [f"note: {n}" for n in diff.notes]
     lines.append(f"verdict: {diff.verdict}")
     return "\n".join(lines)
+
+
+def _p(value: float) -> str:
+    """A p-value; one below double precision's resolution is printed as a bound, not 0."""
+    return "p<1e-16" if value < 1e-16 else f"p={value:.3g}"
 
 
 def _num(value: float | None) -> str:
