@@ -1,7 +1,8 @@
 """The training set's reference profile, and drift between two profiles.
 
 A profile is what a later run needs to tell whether its data moved, without keeping the data:
-per numeric feature, quantile bin edges and the count of rows in each bin; per categorical
+per numeric feature, quantile bin edges and the count of rows in each bin (or, for a feature
+with few distinct values, the count of each value); per categorical
 feature, the frequency of each category. It is stored with every model version
 (``feature_profile.json``), so two versions, or the champion and today's feature table, can be
 compared long after the tables were rebuilt.
@@ -29,6 +30,8 @@ QUANTILES = 20
 """Numeric features are cut at the 0, 5, ..., 100th percentiles (fewer edges when tied)."""
 MAX_CATEGORIES = 50
 """Categories beyond the most frequent 50 are counted together under ``OTHER``."""
+MAX_DISTINCT = 50
+"""A numeric feature with at most 50 distinct values is profiled by its exact frequencies."""
 OTHER = "__other__"
 EPSILON = 1e-4
 """Share given to an empty bin in the PSI, whose logarithm would otherwise be infinite."""
@@ -66,17 +69,22 @@ def profile_sha256(profile: dict[str, Any]) -> str:
 
 def _numeric(column: pd.Series) -> dict[str, Any]:
     values = column.dropna().to_numpy(dtype=float)
-    if not len(values):
-        return {"edges": [], "counts": [], "missing": int(column.isna().sum())}
+    missing = int(column.isna().sum())
+    distinct, per_value = np.unique(values, return_counts=True)
+    if len(distinct) <= MAX_DISTINCT:
+        # A count, a flag or a constant: its exact frequencies. Quantile bins would put the
+        # mass of several values in one bin, and moving one row could move a cut point.
+        return {
+            "values": [float(v) for v in distinct],
+            "counts": [int(c) for c in per_value],
+            "missing": missing,
+        }
     edges = np.unique(np.quantile(values, np.linspace(0, 1, QUANTILES + 1)))
-    if len(edges) == 1:  # a constant column: one bin holding every row
-        counts = np.array([len(values)])
-    else:
-        counts, _ = np.histogram(values, bins=edges)
+    counts, _ = np.histogram(values, bins=edges)
     return {
         "edges": [float(e) for e in edges],
         "counts": [int(c) for c in counts],
-        "missing": int(column.isna().sum()),
+        "missing": missing,
     }
 
 
@@ -90,32 +98,40 @@ def _categorical(column: pd.Series) -> dict[str, Any]:
     return {"counts": counts}
 
 
+def _points(summary: dict[str, Any]) -> list[float]:
+    return summary["values"] if "values" in summary else summary["edges"]
+
+
 def _cdf(summary: dict[str, Any], points: np.ndarray) -> np.ndarray:
-    """The profile's cumulative share of non-missing rows at ``points``, linear within a bin."""
-    edges, counts = summary["edges"], summary["counts"]
+    """The profile's cumulative share of non-missing rows at ``points``: exact for a profile
+    of distinct values, linear within a quantile bin otherwise."""
+    counts = summary["counts"]
     total = sum(counts)
     if not total:
         return np.zeros(len(points))
-    if len(edges) == 1:
-        return (points >= edges[0]).astype(float)
     cumulative = np.concatenate([[0.0], np.cumsum(counts) / total])
-    return np.interp(points, edges, cumulative, left=0.0, right=1.0)
+    if "values" in summary:
+        return cumulative[np.searchsorted(summary["values"], points, side="right")]
+    return np.interp(points, summary["edges"], cumulative, left=0.0, right=1.0)
+
+
+def _cuts(reference: dict[str, Any]) -> np.ndarray:
+    """The reference's interior cut points: between its distinct values, or its inner edges
+    (the first and last bins reach to minus and plus infinity)."""
+    points = np.asarray(_points(reference), dtype=float)
+    if "values" in reference:
+        return (points[:-1] + points[1:]) / 2
+    return points[1:-1]
 
 
 def _numeric_shares(reference: dict[str, Any], current: dict[str, Any]) -> tuple[list, list]:
     """Shares of the reference's bins (plus one for missing values) in both profiles."""
-    edges = np.asarray(reference["edges"], dtype=float)
-    ref_total = sum(reference["counts"]) + reference["missing"]
-    cur_total = sum(current["counts"]) + current["missing"]
-    ref = [c / ref_total for c in reference["counts"]] + [reference["missing"] / ref_total]
-    if len(edges) > 1:
-        # Interior cut points only: the first and last bins reach to minus and plus infinity.
-        inner = _cdf(current, edges[1:-1])
-        cdf = np.concatenate([[0.0], inner, [1.0]])
-    else:
-        cdf = np.array([0.0, 1.0])
-    present = sum(current["counts"]) / cur_total if cur_total else 0.0
-    cur = [float(d) * present for d in np.diff(cdf)] + [current["missing"] / max(cur_total, 1)]
+    ref_total = max(sum(reference["counts"]) + reference["missing"], 1)
+    cur_total = max(sum(current["counts"]) + current["missing"], 1)
+    ref = [c / ref_total for c in reference["counts"] or [0]] + [reference["missing"] / ref_total]
+    cdf = np.concatenate([[0.0], _cdf(current, _cuts(reference)), [1.0]])
+    present = sum(current["counts"]) / cur_total
+    cur = [float(d) * present for d in np.diff(cdf)] + [current["missing"] / cur_total]
     return ref, cur
 
 
@@ -128,7 +144,7 @@ def psi(reference: list[float], current: list[float]) -> float:
 
 def _ks(reference: dict[str, Any], current: dict[str, Any]) -> tuple[float, float]:
     """Two-sample KS statistic between the profiles' CDFs, and its asymptotic p-value."""
-    points = np.union1d(reference["edges"], current["edges"])
+    points = np.union1d(_points(reference), _points(current))
     n, m = sum(reference["counts"]), sum(current["counts"])
     if not len(points) or not n or not m:
         return 0.0, 1.0
@@ -168,7 +184,7 @@ def compare_profiles(reference: dict[str, Any], current: dict[str, Any]) -> list
         if cur is None:
             continue
         drifts.append(_categorical_drift(name, ref["counts"], cur["counts"]))
-    return sorted(drifts, key=lambda d: (-d.psi, d.feature))
+    return sorted(drifts, key=lambda d: (-round(d.psi, 9), d.feature))
 
 
 def _categorical_drift(name: str, ref: dict[str, int], cur: dict[str, int]) -> FeatureDrift:
