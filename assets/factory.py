@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.drift import build_drift_check
 from assets.features import build_features_asset
 from assets.ingest import build_ingest_asset
 from assets.redact import build_redact_asset
@@ -52,7 +53,9 @@ def build_dataset_definitions(dataset: DatasetSpec, root: Path) -> dg.Definition
         description=f"Every asset of dataset '{dataset.name}', from raw files to the model.",
     )
     return dg.Definitions(
-        assets=[*_landing_specs(dataset, root), *assets], asset_checks=schema_checks, jobs=[job]
+        assets=[*_landing_specs(dataset, root), *assets],
+        asset_checks=[*schema_checks, build_drift_check(dataset)],
+        jobs=[job],
     )
 
 

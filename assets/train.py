@@ -13,10 +13,11 @@ import dagster as dg
 import pandas as pd
 
 from assets.checks import audited, gate_result
+from assets.drift import drift_refusal
 from assets.evidence import upstream_facts
 from assets.resources import MlflowResource, Warehouse
 from pipeline import settings as app_settings
-from pipeline.declarations.dataset import DatasetSpec
+from pipeline.declarations.dataset import DatasetSpec, ModelSpec
 from pipeline.lineage.bom import build_bom, model_record
 from pipeline.lineage.provenance import code_state
 from pipeline.naming import source_assets
@@ -29,11 +30,13 @@ from pipeline.training.model import (
     model_data_version,
     train,
 )
+from pipeline.training.profile import build_profile, profile_sha256
 from pipeline.training.promotion import Promotion, promote
 from pipeline.training.tracking import (
     TrackedModel,
     log_bom,
     log_model,
+    log_profile,
     model_tags,
     version_tag,
     version_tags,
@@ -100,6 +103,13 @@ def _gate_result(verdict: EvaluationVerdict, tracked: TrackedModel) -> dg.AssetC
             "mlflow_run_id": tracked.run_id,
         },
     )
+
+
+def _log_profile(tracking_uri: str, run_id: str, frame: pd.DataFrame, spec: ModelSpec) -> str:
+    """Store the training set's reference profile with the run; its hash goes in the BOM."""
+    profile = build_profile(frame, spec)
+    log_profile(tracking_uri, run_id, profile)
+    return profile_sha256(profile)
 
 
 def build_train_asset(
@@ -183,6 +193,9 @@ def build_train_asset(
         warehouse: Warehouse,
         mlflow: MlflowResource,
     ):
+        refusal = drift_refusal(context.instance, dataset)
+        if refusal:
+            raise dg.Failure(f"{spec.name} not trained: {refusal}")
         with warehouse.connect(f"features.{features_name}") as conn:
             frame = read_table(conn, "features", features_name)
         settings = TrainingSettings.resolve(spec, config.seed, config.test_size, config.params)
@@ -209,6 +222,7 @@ def build_train_asset(
             features=features_name,
             declarations=declaration_hashes,
             code=code,
+            profile_sha256=_log_profile(tracking_uri, tracked.run_id, frame, spec),
         )
         log_bom(tracking_uri, tracked.run_id, bom)
         context.log.info(

@@ -19,6 +19,13 @@ def register(commands: Commands) -> None:
     again.add_argument("model", help="MODEL@VERSION or MODEL@ALIAS")
     again.add_argument("--json", action="store_true")
     again.set_defaults(func=cmd_reproduce)
+    diff = commands.add_parser(
+        "diff", help="why did a model change: code, configuration, data and drift between versions"
+    )
+    diff.add_argument("before", help="MODEL@VERSION or MODEL@ALIAS (the earlier one)")
+    diff.add_argument("after", help="MODEL@VERSION or MODEL@ALIAS (the later one)")
+    diff.add_argument("--json", action="store_true")
+    diff.set_defaults(func=cmd_diff)
     report = commands.add_parser("report", help="write an audit report (Markdown and HTML)")
     report.add_argument("model", help="MODEL@VERSION or MODEL@ALIAS")
     report.add_argument("--out", help="folder (default $GOVERN_HOME/reports)")
@@ -31,6 +38,19 @@ def cmd_lineage(args: argparse.Namespace) -> int:
 
     bom = load_bom(args.model)
     print(json.dumps(lineage_summary(bom), indent=2) if args.json else lineage_tree(bom))
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    quiet_libraries()
+    from pipeline.lineage.diff import diff_boms, format_diff
+    from pipeline.training.tracking import load_profile
+
+    boms = load_bom(args.before), load_bom(args.after)
+    uri = settings.mlflow_tracking_uri()
+    profiles = tuple(load_profile(uri, b["model"]["mlflow_run_id"]) for b in boms)
+    result = diff_boms(*boms, profiles=profiles)
+    print(json.dumps(result.as_dict(), indent=2, default=str) if args.json else format_diff(result))
     return 0
 
 

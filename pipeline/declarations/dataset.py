@@ -64,6 +64,26 @@ class SourceSpec(StrictModel):
         return self
 
 
+class DriftSpec(StrictModel):
+    """The drift gate on the feature table: PSI of each feature against the champion's profile.
+
+    The defaults are the usual reading of PSI: below 0.1 stable, above 0.25 a shift to act on.
+    """
+
+    warn_psi: float = Field(default=0.1, ge=0, description="Warn when a feature's PSI exceeds it.")
+    block_psi: float | None = Field(
+        default=0.25,
+        ge=0,
+        description="Block training when a feature's PSI exceeds it; null: warn only.",
+    )
+
+    @model_validator(mode="after")
+    def _block_above_warn(self) -> "DriftSpec":
+        if self.block_psi is not None and self.block_psi < self.warn_psi:
+            raise ValueError("drift.block_psi must be at least drift.warn_psi")
+        return self
+
+
 class FeatureSpec(StrictModel):
     """The feature table: DuckDB SQL over the redacted tables, written as ``{source}``."""
 
@@ -76,6 +96,7 @@ class FeatureSpec(StrictModel):
         le=1,
         description="Share of feature rows a row-level contract clause may quarantine.",
     )
+    drift: DriftSpec = Field(default_factory=DriftSpec)
 
 
 class ModelSpec(StrictModel):

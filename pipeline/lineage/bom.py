@@ -13,7 +13,7 @@ from pipeline.declarations.dataset import ModelSpec
 from pipeline.naming import raw_asset, redacted_asset
 from pipeline.training.model import EvaluationVerdict, TrainingResult, TrainingSettings
 from pipeline.training.promotion import Promotion
-from pipeline.training.tracking import TrackedModel
+from pipeline.training.tracking import PROFILE_ARTIFACT, TrackedModel
 
 BOM_VERSION = 1
 
@@ -28,11 +28,14 @@ def build_bom(
     features: str,
     declarations: dict[str, str],
     code: dict[str, str],
+    profile_sha256: str | None = None,
 ) -> dict[str, Any]:
     """Assemble the BOM from plain facts (see ``assets.train`` for where they come from).
 
     ``upstream`` holds, per upstream asset key, what Dagster recorded of its latest
     materialization: data and code version, run id, metadata and check results.
+    ``profile_sha256`` is the hash of the training set's profile, logged beside the BOM as
+    ``feature_profile.json`` (counts and cut points per feature, see ``training.profile``).
     """
     return {
         "bom_version": BOM_VERSION,
@@ -46,6 +49,9 @@ def build_bom(
         "contracts": {key: facts.get("checks", []) for key, facts in upstream.items()},
         "declarations": declarations,
         "code": {**code, "python": platform.python_version()},
+        "feature_profile": {"artifact": PROFILE_ARTIFACT, "sha256": profile_sha256}
+        if profile_sha256
+        else None,
     }
 
 

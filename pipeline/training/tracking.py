@@ -176,3 +176,31 @@ def load_bom(tracking_uri: str, reference: str) -> dict[str, Any]:
             f"{reference}: no such model version or alias in {tracking_uri} "
             f"({str(exc).splitlines()[0][:160]})"
         ) from None
+
+
+PROFILE_ARTIFACT = "feature_profile.json"
+
+
+def log_profile(tracking_uri: str, run_id: str, profile: dict[str, Any]) -> None:
+    """The training set's reference profile, as the run's ``feature_profile.json`` artifact."""
+    MlflowClient(tracking_uri).log_dict(run_id, profile, PROFILE_ARTIFACT)
+
+
+def load_profile(tracking_uri: str, run_id: str) -> dict[str, Any] | None:
+    """The reference profile logged with a run; None for a run trained before profiles were."""
+    client = MlflowClient(tracking_uri)
+    if PROFILE_ARTIFACT not in [a.path for a in client.list_artifacts(run_id)]:
+        return None
+    mlflow.set_tracking_uri(tracking_uri)
+    return mlflow.artifacts.load_dict(f"runs:/{run_id}/{PROFILE_ARTIFACT}")
+
+
+def champion_profile(tracking_uri: str, model_name: str) -> tuple[str, dict[str, Any]] | None:
+    """The champion's version and reference profile; None without a champion or a profile."""
+    client = MlflowClient(tracking_uri, registry_uri=tracking_uri)
+    try:
+        champion = client.get_model_version_by_alias(model_name, "champion")
+    except mlflow.exceptions.MlflowException:
+        return None  # no registered model yet, or no champion among its versions
+    profile = load_profile(tracking_uri, champion.run_id)
+    return None if profile is None else (str(champion.version), profile)

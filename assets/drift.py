@@ -1,0 +1,89 @@
+"""The drift gate: the feature table against the champion's training profile, before training.
+
+A model is trained on what the feature table holds today; if that has moved far from what the
+champion was trained on, the new model answers a different question. The check profiles the
+table (``training.profile``), compares it with the profile stored with the champion, and warns
+or blocks on the PSI thresholds of the declaration's ``features.drift``. It is a blocking asset
+check: when it blocks, Dagster does not run the model.
+"""
+
+import dagster as dg
+
+from assets.evidence import metadata_value
+from assets.resources import MlflowResource, Warehouse
+from pipeline.declarations.dataset import DatasetSpec
+from pipeline.storage.warehouse import read_table
+from pipeline.training.profile import build_profile, compare_profiles, drift_verdict
+from pipeline.training.tracking import champion_profile
+
+_SEVERITY = {"warn": dg.AssetCheckSeverity.WARN, "block": dg.AssetCheckSeverity.ERROR}
+
+
+def build_drift_check(dataset: DatasetSpec) -> dg.AssetChecksDefinition:
+    features, spec, limits = dataset.features.name, dataset.model, dataset.features.drift
+
+    @dg.asset_check(
+        asset=features,
+        name="drift",
+        blocking=True,
+        description=f"PSI of each feature of `{spec.name}` against the champion's training "
+        f"profile: warn above {limits.warn_psi}, block training above {limits.block_psi}.",
+    )
+    def _drift(warehouse: Warehouse, mlflow: MlflowResource) -> dg.AssetCheckResult:
+        reference = champion_profile(mlflow.resolved_tracking_uri(), spec.name)
+        if reference is None:
+            return dg.AssetCheckResult(
+                passed=True,
+                metadata={
+                    "summary": f"no champion of {spec.name} with a profile yet: nothing "
+                    "to compare with"
+                },
+            )
+        version, profile = reference
+        with warehouse.connect(f"features.{features}") as conn:
+            frame = read_table(conn, "features", features)
+        verdict = drift_verdict(
+            compare_profiles(profile, build_profile(frame, spec)),
+            limits.warn_psi,
+            limits.block_psi,
+        )
+        return dg.AssetCheckResult(
+            passed=verdict.level == "pass",
+            severity=_SEVERITY.get(verdict.level, dg.AssetCheckSeverity.WARN),
+            metadata={
+                "summary": f"against champion v{version}: {verdict.summary}",
+                "champion_version": version,
+                "warn_psi": limits.warn_psi,
+                "block_psi": limits.block_psi if limits.block_psi is not None else "off",
+                "top_drifting_features": dg.MetadataValue.json([d.as_dict() for d in verdict.top]),
+            },
+        )
+
+    return _drift
+
+
+def drift_refusal(instance: dg.DagsterInstance, dataset: DatasetSpec) -> str | None:
+    """Why the model must not train on the feature table as it stands, or None.
+
+    The drift check runs after the table is published: a later run that finds the table up to
+    date would train on it without asking again. So the model asks: if the last drift check
+    evaluated the table's current materialization, its recorded scores are judged against the
+    declaration's ``block_psi`` as it is now (raising it, or setting it to null, accepts the
+    new data without rebuilding the table).
+    """
+    features = dg.AssetKey(dataset.features.name)
+    record = instance.get_latest_asset_check_evaluation_record(dg.AssetCheckKey(features, "drift"))
+    evaluation = record.evaluation if record else None
+    latest = instance.get_latest_materialization_event(features)
+    if evaluation is None or latest is None or latest.run_id != record.run_id:
+        return None
+    block_psi = dataset.features.drift.block_psi
+    top = metadata_value(evaluation.metadata.get("top_drifting_features")) or []
+    if block_psi is None or not top or top[0]["psi"] <= block_psi:
+        return None
+    summary = metadata_value(evaluation.metadata.get("summary"))
+    return (
+        f"the drift gate on {features.to_user_string()} blocked its current data ({summary}); "
+        f"rebuild the features from other data, or accept this data by raising "
+        f"features.drift.block_psi in the dataset declaration (null: warn only)"
+    )
