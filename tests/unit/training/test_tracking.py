@@ -135,6 +135,7 @@ def test_model_tags_carry_the_run_the_gate_the_code_and_the_declarations():
     # then every fact is a tag, code facts are namespaced, and the gate says 'blocked'
     assert tags == {
         "dagster.run_id": "r-9",
+        "dagster.run_url": "http://127.0.0.1:3000/runs/r-9",
         "dagster.job": "churn_job",
         "dagster.asset": "churn_model",
         "govern.dataset": "churn",
