@@ -189,6 +189,9 @@ def _failure_facts(data: Any) -> dict[str, Any]:
 
 
 def _failure_text(step_key: str, message: str) -> str:
+    if message.startswith("dagster._core.errors.DagsterAssetCheckFailedError"):
+        # A check step (the drift gate) that blocked: its verdict and evidence are a gate line.
+        return f"{step_key}: a blocking check failed (its gate above says which, and why)"
     # Dagster prefixes user failures with the exception's class path; keep the sentence.
     for prefix in (
         "dagster._core.definitions.events.Failure: ",
