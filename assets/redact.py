@@ -144,6 +144,10 @@ def build_redact_asset(
         # What the verifier flags is redacted here, before staging: it is never published.
         # Rows still holding a raw value, and rows failing a row-level clause, are quarantined.
         residual, redacted = residual_scan(redactor, raw, redacted, row_budget=budget)
+        rows_in = len(raw)
+        # Past the residual gate the raw rows are not needed: free them before the contract
+        # runs (a large table would otherwise be held twice).
+        del raw, names
         labels = list(residual.quarantine_rows)
         survivors = redacted.loc[labels].assign(
             **{
@@ -151,9 +155,9 @@ def build_redact_asset(
                 REASON_COLUMN: [residual.quarantine_rows[label] for label in labels],
             }
         )
-        screened = screen(suite, redacted.drop(index=labels), budget)
+        screened = screen(suite, redacted.drop(index=labels) if labels else redacted, budget)
         quarantined = pd.concat([survivors, screened.quarantined])
-        counts = row_counts(len(raw), len(screened.kept), len(quarantined))
+        counts = row_counts(rows_in, len(screened.kept), len(quarantined))
         # Staged in memory: the frames are published only if every blocking gate passes.
         redacted = screened.kept
         results = [_residual_result(residual), *screened_check_results(suite, screened)]

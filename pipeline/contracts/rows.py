@@ -117,7 +117,7 @@ def screen(suite: ContractSuite, frame: pd.DataFrame, stage_budget: float) -> Sc
         reasons.loc[fresh] = f"failed {clause.description}"
     bad = gates.notna()
     quarantined = frame[bad].assign(**{GATE_COLUMN: gates[bad], REASON_COLUMN: reasons[bad]})
-    kept = frame[~bad]
+    kept = frame[~bad] if bad.any() else frame  # no copy of a large table that lost no row
     row_names = {c.check_name for c in row_clauses}
     table_results = [r for r in validate(suite, kept) if r.clause.check_name not in row_names]
     return Screened(kept, quarantined, row_gates, table_results)

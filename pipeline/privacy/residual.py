@@ -242,6 +242,8 @@ def _verify_columns(
         if flagged:
             fixes = {text: replace_hits(text, hits) for text, hits in flagged.items()}
             out[name] = series.map(lambda v, f=fixes: f.get(v, v) if isinstance(v, str) else v)
+    if all(out[name] is redacted[name] for name in redacted.columns):
+        return redacted  # nothing flagged: no copy of a large table
     return pd.DataFrame(out, index=redacted.index)
 
 
@@ -287,7 +289,7 @@ def _find_raw_values(
 ) -> None:
     """Rows where a raw value (four characters or more) of a PII column survives verbatim in
     any text column. One hash table of the raw values, built once; pandas looks each column's
-    values up in it (no Python call per cell)."""
+    distinct values up in it (no Python call per cell, no copy of a column)."""
     parts = [
         as_texts(pd.Series(raw[name].unique(), dtype=object))
         for name, rule in policy.columns.items()
@@ -298,10 +300,13 @@ def _find_raw_values(
     if protected.empty:
         return
     for name in redacted.columns:
-        if redacted[name].dtype != object:
+        series = redacted[name]
+        if series.dtype != object:
             continue
-        texts = as_texts(redacted[name])
-        found = texts.index[protected.get_indexer(texts) != -1]
+        # Looked up once per distinct value, then mapped back to the rows holding one.
+        uniques = pd.Series(series.dropna().unique(), dtype=object)
+        hits = uniques[protected.get_indexer(as_texts(uniques)) != -1]
+        found = series.index[series.isin(hits)] if len(hits) else series.index[:0]
         if len(found):
             report.surviving_raw_values[name] = len(found)
             reason = f"a raw value of a PII column survived redaction in {name}"

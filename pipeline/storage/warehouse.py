@@ -14,10 +14,13 @@ import re
 from collections.abc import Iterable
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from pipeline.storage.sql import qualified
 
+_DATETIME_US = np.dtype("datetime64[us]")
 # ``{source}`` in a dataset's feature SQL: the source's published redacted table.
 PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 
@@ -28,7 +31,53 @@ def staging_name(schema: str, table: str) -> str:
 
 
 def read_table(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> pd.DataFrame:
-    return conn.execute(f"SELECT * FROM {qualified(schema, table)}").df()
+    return query_frame(conn, f"SELECT * FROM {qualified(schema, table)}")
+
+
+def query_frame(conn: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
+    """The result of ``sql`` as a pandas frame, typed as DuckDB's ``.df()`` types it, with one
+    Python object per distinct text in a column.
+
+    DuckDB's ``.df()`` makes a new Python string for every cell: a column of a dozen channels
+    over five million rows holds five million strings. Through Arrow, pandas keeps one object
+    per distinct value (``deduplicate_objects``), which makes a large raw table about a quarter
+    smaller in memory. The types are ``.df()``'s: integers and booleans with NULLs nullable,
+    dates ``datetime64[us]``, decimals float.
+    """
+    table = conn.sql(sql).to_arrow_table()
+    frame = table.to_pandas(date_as_object=False)
+    for position, (field, column) in enumerate(zip(table.schema, table.columns, strict=True)):
+        converted = _as_duckdb_types(frame.iloc[:, position], field.type, column)
+        if converted is not None:
+            frame.isetitem(position, converted)
+    return frame
+
+
+_NULLABLE = {
+    pa.int8(): pd.Int8Dtype(),
+    pa.int16(): pd.Int16Dtype(),
+    pa.int32(): pd.Int32Dtype(),
+    pa.int64(): pd.Int64Dtype(),
+    pa.uint8(): pd.UInt8Dtype(),
+    pa.uint16(): pd.UInt16Dtype(),
+    pa.uint32(): pd.UInt32Dtype(),
+    pa.uint64(): pd.UInt64Dtype(),
+    pa.bool_(): pd.BooleanDtype(),
+}
+
+
+def _as_duckdb_types(
+    series: pd.Series, arrow_type: pa.DataType, column: pa.ChunkedArray
+) -> pd.Series | None:
+    """``series`` converted to the type ``.df()`` gives its column, or None if it has it."""
+    if arrow_type in _NULLABLE and column.null_count:
+        return pd.Series(column.to_pandas(types_mapper=_NULLABLE.get), index=series.index)
+    if pa.types.is_decimal(arrow_type):
+        return series.astype("float64")
+    dtype = series.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind == "M" and dtype != _DATETIME_US:
+        return series.astype(_DATETIME_US)
+    return None
 
 
 def frame_fingerprint(frame: pd.DataFrame) -> str:
