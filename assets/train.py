@@ -65,7 +65,7 @@ def _materialization(
         "mlflow_run_id": tracked.run_id,
         "mlflow_experiment_id": tracked.experiment_id,
         "mlflow_model_uri": tracked.model_uri,
-        "mlflow_tracking_uri": tracking_uri,
+        "mlflow_tracking_uri": app_settings.without_password(tracking_uri),
         "registered_model": tracked.registered_name or "",
         "registered_version": tracked.version or "",
         "alias": promotion.alias,
