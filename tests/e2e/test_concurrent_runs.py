@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.samples.churn import write_sample
 from tests.helpers import REPO, store
 
 pytestmark = pytest.mark.e2e
@@ -57,9 +56,10 @@ def _lineage(version: str) -> dict:
 def test_two_concurrent_runs_on_different_files_each_build_from_their_own_inputs(
     project: Path, tmp_path: Path
 ):
-    # given the declared customers file and another one, of other customers
+    # given the declared customers file and another one, without its last 150 customers
     declared = project / "data" / "raw" / "customers.csv"
-    other = write_sample(tmp_path / "other", customers=500, seed=20261127)["customers"]
+    other = tmp_path / "fewer-customers.csv"
+    other.write_text("".join(declared.read_text().splitlines(keepends=True)[:-150]))
     own_file = {"declared": declared, "other": other}
     # when two runs of churn start at once, one on each
     runs = {
