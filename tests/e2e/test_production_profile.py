@@ -59,13 +59,15 @@ def _govern_json(*args: str, env: dict[str, str]) -> list[dict]:
 
 
 def _comparable(summary: dict) -> dict:
-    """A run summary without what differs between any two runs (their ids)."""
+    """A run summary without what differs between any two runs: their ids, and the wording of
+    a gate's evidence (a landing file's age, say); each gate's verdict stays."""
     facts_without_ids = [
         {**a, "facts": {k: v for k, v in a["facts"].items() if k != "mlflow_run_id"}}
         for a in summary["assets"]
     ]
     model = {k: v for k, v in summary["model"].items() if k != "mlflow_run_id"}
-    return {**summary, "run_id": None, "assets": facts_without_ids, "model": model}
+    gates = sorted((g["asset"], g["check"], g["passed"], g["blocking"]) for g in summary["gates"])
+    return {**summary, "run_id": None, "assets": facts_without_ids, "model": model, "gates": gates}
 
 
 def _rows(url: str, sql: str) -> list[tuple]:
