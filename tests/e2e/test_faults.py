@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from tests.helpers import REPO, store
+from tests.helpers import REPO
 
 pytestmark = pytest.mark.e2e
 GOVERN = [sys.executable, "-c", "from pipeline.cli.app import main; raise SystemExit(main())"]
@@ -68,76 +68,3 @@ def test_a_killed_run_is_marked_failed_and_the_next_run_starts_at_once(
     failure = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
     assert "process running this run is gone" in failure[-1].message
     assert "model: churn_model version 1" in output
-
-
-ASSETS = [
-    "raw_customers",
-    "raw_transactions",
-    "redacted_customers",
-    "redacted_transactions",
-    "customer_features",
-    "churn_model",
-]
-
-
-def _data_versions(instance: dg.DagsterInstance) -> dict[str, str]:
-    """Each churn asset's data version, as its latest materialization recorded it."""
-    versions = {}
-    for key in ASSETS:
-        event = instance.get_latest_materialization_event(dg.AssetKey(key))
-        versions[key] = event.asset_materialization.tags["dagster/data_version"]
-    return versions
-
-
-def _new_data_file(table: Path, before: set[str], timeout: float) -> None:
-    """Return as soon as a publish writes a new data file into ``table`` (its Delta commit,
-    the one small JSON file that makes the version, comes right after)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if {p.name for p in table.glob("*.parquet")} - before:
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"no publish into {table} within {timeout} s")
-
-
-def _rows(schema: str, table: str, version: int | None = None) -> int:
-    return store().snapshot(schema, table, version).dataset.count_rows()
-
-
-def test_a_run_killed_while_publishing_leaves_whole_tables_and_reexecution_matches_a_clean_run(
-    project: Path, instance: dg.DagsterInstance
-):
-    # given a clean run: its tables' versions, rows and data versions
-    clean = _govern("run", "--dataset", "churn")
-    output, _ = clean.communicate(timeout=600)
-    assert clean.returncode == 0, output[-2000:]
-    before = {name: store().version(*name.split(".")) for name in store().published()}
-    clean_versions = _data_versions(instance)
-    redacted = Path(store().uri("redacted", "customers"))
-    files = {p.name for p in redacted.glob("*.parquet")}
-    # when a forced rerun is killed with SIGKILL the moment it writes redacted.customers' new files
-    killed = _govern("run", "--dataset", "churn", "--force")
-    try:
-        _new_data_file(redacted, files, timeout=400)
-    finally:
-        killed.send_signal(signal.SIGKILL)
-        killed.wait()
-    # then every published table reads whole at its latest version: the clean run's rows, as
-    # at its previous version (a Delta commit is all or nothing)
-    for name, version in before.items():
-        schema, table = name.split(".")
-        assert _rows(schema, table) == _rows(schema, table, version), name
-    # and the downstream tables were not touched: the killed run never reached them
-    assert store().version("features", "customer_features") == before["features.customer_features"]
-    # when the next run starts
-    rerun = _govern("run", "--dataset", "churn", "--force")
-    try:
-        output, _ = rerun.communicate(timeout=600)
-    except subprocess.TimeoutExpired:
-        rerun.kill()
-        raise AssertionError("the next run waited behind the killed one") from None
-    # then it marks the killed run failed, runs to the end, and gives the clean run's data
-    # versions
-    assert rerun.returncode == 0, output[-2000:]
-    assert "was left unfinished" in output, output[-2000:]
-    assert _data_versions(instance) == clean_versions
