@@ -11,6 +11,7 @@ import dagster as dg
 
 from assets.evidence import metadata_value
 from assets.resources import MlflowResource, Warehouse
+from assets.run_inputs import materialized_in_run, upstream_table_version
 from pipeline.declarations.dataset import DatasetSpec
 from pipeline.storage.warehouse import read_table
 from pipeline.training.profile import build_profile, compare_profiles, drift_verdict
@@ -29,7 +30,9 @@ def build_drift_check(dataset: DatasetSpec) -> dg.AssetChecksDefinition:
         description=f"PSI of each feature of `{spec.name}` against the champion's training "
         f"profile: warn above {limits.warn_psi}, block training above {limits.block_psi}.",
     )
-    def _drift(warehouse: Warehouse, mlflow: MlflowResource) -> dg.AssetCheckResult:
+    def _drift(
+        context: dg.AssetCheckExecutionContext, warehouse: Warehouse, mlflow: MlflowResource
+    ) -> dg.AssetCheckResult:
         reference = champion_profile(mlflow.resolved_tracking_uri(), spec.name)
         if reference is None:
             return dg.AssetCheckResult(
@@ -40,7 +43,10 @@ def build_drift_check(dataset: DatasetSpec) -> dg.AssetChecksDefinition:
                 },
             )
         version, profile = reference
-        with warehouse.connect(f"features.{features}") as conn:
+        # The feature table this run published (never a concurrent run's), at its version.
+        table = f"features.{features}"
+        version = upstream_table_version(context.instance, context.run.run_id, features)
+        with warehouse.connect(table, versions={table: version}) as conn:
             frame = read_table(conn, "features", features)
         verdict = drift_verdict(
             compare_profiles(profile, build_profile(frame, spec)),
@@ -62,7 +68,7 @@ def build_drift_check(dataset: DatasetSpec) -> dg.AssetChecksDefinition:
     return _drift
 
 
-def drift_refusal(instance: dg.DagsterInstance, dataset: DatasetSpec) -> str | None:
+def drift_refusal(instance: dg.DagsterInstance, dataset: DatasetSpec, run_id: str) -> str | None:
     """Why the model must not train on the feature table as it stands, or None.
 
     The drift check runs after the table is published: a later run that finds the table up to
@@ -71,6 +77,8 @@ def drift_refusal(instance: dg.DagsterInstance, dataset: DatasetSpec) -> str | N
     declaration's ``block_psi`` as it is now (raising it, or setting it to null, accepts the
     new data without rebuilding the table).
     """
+    if materialized_in_run(instance, run_id, dataset.features.name):
+        return None  # this run's own drift check judged its table, and Dagster heeds it
     features = dg.AssetKey(dataset.features.name)
     record = instance.get_latest_asset_check_evaluation_record(dg.AssetCheckKey(features, "drift"))
     evaluation = record.evaluation if record else None

@@ -58,11 +58,17 @@ def _checks_of(
     return checks
 
 
-def upstream_facts(instance: dg.DagsterInstance, keys: list[str]) -> dict[str, dict[str, Any]]:
-    """Each upstream asset's latest materialization: versions, metadata and check results."""
+def upstream_facts(
+    instance: dg.DagsterInstance, keys: list[str], run_id: str
+) -> dict[str, dict[str, Any]]:
+    """Each upstream asset's materialization in run ``run_id`` (else its latest): versions,
+    metadata and check results. A concurrent run's materializations are never mistaken for
+    this run's inputs."""
+    from assets.run_inputs import upstream_materialization
+
     facts: dict[str, dict[str, Any]] = {}
     for key in keys:
-        event = instance.get_latest_materialization_event(dg.AssetKey(key))
+        event = upstream_materialization(instance, run_id, key)
         if event is None or event.asset_materialization is None:
             facts[key] = {}
             continue

@@ -11,6 +11,7 @@ import dagster as dg
 
 from assets.checks import audited, contract_check_specs, row_counts, screened_check_results
 from assets.resources import Warehouse
+from assets.run_inputs import upstream_table_version
 from pipeline.contracts.dataset import DatasetContracts
 from pipeline.contracts.rows import screen
 from pipeline.lineage.column_lineage import feature_column_lineage
@@ -61,9 +62,16 @@ def build_features_asset(contracts: DatasetContracts, upstream_version: str) -> 
         },
     )
     def _features(context: dg.AssetExecutionContext, warehouse: Warehouse):
-        # Only the redacted tables, each pinned to its current version, on a locked connection
-        # that can reach nothing else.
-        inputs = {source: warehouse.snapshot(f"redacted.{source}") for source in dataset.sources}
+        # Only the redacted tables this run published (never a concurrent run's), each pinned
+        # to its version, on a locked connection that can reach nothing else.
+        run_id = context.run.run_id
+        inputs = {
+            source: warehouse.snapshot(
+                f"redacted.{source}",
+                upstream_table_version(context.instance, run_id, redacted_asset(source)),
+            )
+            for source in dataset.sources
+        }
         with redacted_sandbox(inputs) as sandbox:
             # Joins run in parallel: sort, so the same inputs give the same table, the same
             # data version and the same train/test split.

@@ -18,6 +18,7 @@ from assets.checks import (
     screened_check_results,
 )
 from assets.resources import RedactionResource, Warehouse
+from assets.run_inputs import upstream_table_version
 from pipeline.contracts.dataset import SourceContracts
 from pipeline.contracts.rows import GATE_COLUMN, REASON_COLUMN, screen
 from pipeline.declarations.dataset import DatasetSpec
@@ -85,6 +86,10 @@ def _report_metadata(
     }
 
 
+def _run_version(context: dg.AssetExecutionContext, key: str) -> int | None:
+    return upstream_table_version(context.instance, context.run.run_id, key)
+
+
 def build_redact_asset(
     dataset: DatasetSpec, source: str, contracts: SourceContracts, upstream_version: str
 ) -> dg.AssetsDefinition:
@@ -133,10 +138,14 @@ def build_redact_asset(
     def _redact(
         context: dg.AssetExecutionContext, warehouse: Warehouse, redaction: RedactionResource
     ):
-        # The raw tables read, each pinned to the version recorded in the metadata.
-        readers = dict.fromkeys([f"raw.{source}", *(f"raw.{o}" for o in sorted(name_sources))])
-        input_versions = {name: warehouse.snapshot(name).version for name in readers}
-        with warehouse.connect(*readers, versions=input_versions) as conn:
+        # The raw tables this run published (never a concurrent run's), each pinned to its
+        # version, which the metadata records.
+        readers = [source, *sorted(name_sources)]
+        input_versions = {
+            f"raw.{s}": warehouse.snapshot(f"raw.{s}", _run_version(context, raw_asset(s))).version
+            for s in dict.fromkeys(readers)
+        }
+        with warehouse.connect(*input_versions, versions=input_versions) as conn:
             raw = read_table(conn, "raw", source)
             names = names_from_other_sources(conn, policy, lambda other: qualified("raw", other))
         redactor = redaction.redactor(policy)

@@ -36,15 +36,17 @@ class Warehouse(dg.ConfigurableResource):
 
     @contextmanager
     def connect(
-        self, *tables: str, versions: Mapping[str, int] | None = None
+        self, *tables: str, versions: Mapping[str, int | None] | None = None
     ) -> Iterator[duckdb.DuckDBPyConnection]:
         """An in-memory DuckDB connection with these tables (``"raw.customers"``) and no
-        other, as views over their current Delta versions (or the ``versions`` given)."""
+        other, as views over their current Delta versions (or the ``versions`` given; None:
+        the current one)."""
         with self.store().connect(tables, versions) as conn:
             yield conn
 
-    def snapshot(self, name: str) -> Snapshot:
-        return self.store().snapshot(*split_name(name))
+    def snapshot(self, name: str, version: int | None = None) -> Snapshot:
+        """``name`` at ``version`` (default: its latest version)."""
+        return self.store().snapshot(*split_name(name), version)
 
     def publish(
         self, context: dg.AssetExecutionContext, name: str, data: Data

@@ -16,6 +16,7 @@ from assets.checks import audited, gate_result
 from assets.drift import drift_refusal
 from assets.evidence import upstream_facts
 from assets.resources import MlflowResource, Warehouse
+from assets.run_inputs import upstream_table_version
 from pipeline import settings as app_settings
 from pipeline.declarations.dataset import DatasetSpec, ModelSpec
 from pipeline.lineage.bom import build_bom, model_record
@@ -65,7 +66,7 @@ def _materialization(
         "mlflow_run_id": tracked.run_id,
         "mlflow_experiment_id": tracked.experiment_id,
         "mlflow_model_uri": tracked.model_uri,
-        "mlflow_tracking_uri": tracking_uri,
+        "mlflow_tracking_uri": app_settings.without_password(tracking_uri),
         "registered_model": tracked.registered_name or "",
         "registered_version": tracked.version or "",
         "alias": promotion.alias,
@@ -141,7 +142,7 @@ def build_train_asset(
         code: dict[str, str],
     ) -> tuple[TrackedModel, dict[str, Any]]:
         """Log the model with its tags; the upstream facts are returned for the BOM."""
-        facts = upstream_facts(context.instance, upstream)
+        facts = upstream_facts(context.instance, upstream, context.run.run_id)
         versions = version_tags(facts)
         tags = model_tags(
             dagster_run={"run_id": context.run.run_id, "job": context.run.job_name},
@@ -193,10 +194,13 @@ def build_train_asset(
         warehouse: Warehouse,
         mlflow: MlflowResource,
     ):
-        refusal = drift_refusal(context.instance, dataset)
+        refusal = drift_refusal(context.instance, dataset, context.run.run_id)
         if refusal:
             raise dg.Failure(f"{spec.name} not trained: {refusal}")
-        with warehouse.connect(f"features.{features_name}") as conn:
+        # The feature table this run published (never a concurrent run's), at its version.
+        table = f"features.{features_name}"
+        version = upstream_table_version(context.instance, context.run.run_id, features_name)
+        with warehouse.connect(table, versions={table: version}) as conn:
             frame = read_table(conn, "features", features_name)
         settings = TrainingSettings.resolve(spec, config.seed, config.test_size, config.params)
         result = train(frame, spec, settings.params, settings.seed, settings.test_size)

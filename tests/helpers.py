@@ -1,12 +1,16 @@
 """Helpers for the tests: the checkout's root, and running a dataset in-process and reading back
 what it produced."""
 
+import os
+import socket
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pytest
 
 from pipeline.declarations.dataset import load_datasets
 from pipeline.definitions import build_definitions
@@ -14,6 +18,58 @@ from pipeline.runs.runner import RunSummary, run_dataset
 from pipeline.storage.tables import TableStore
 
 REPO = Path(__file__).resolve().parent.parent
+# Set by CI (.ci/run): a production-profile test whose service is absent fails instead of skipping.
+REQUIRE_SERVICES = "GOVERN_REQUIRE_SERVICES"
+# The local PostgreSQL server's admin connection (trust auth), for throwaway databases.
+POSTGRES_ADMIN_URL = os.environ.get("GOVERN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+POSTGRES_HOW_TO_START = (
+    "start PostgreSQL on 127.0.0.1:5432 (e.g. `sudo service postgresql start`, or "
+    "`docker run -d -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust postgres:16`) or point "
+    "GOVERN_TEST_PG at one"
+)
+
+
+def require_service(name: str, host: str, port: int, how_to_start: str) -> None:
+    """Skip the calling test when ``name`` does not answer on ``host:port``, saying how to start
+    it; with ``$GOVERN_REQUIRE_SERVICES=1`` (CI) fail instead, so CI always runs such tests."""
+    try:
+        socket.create_connection((host, port), timeout=3).close()
+    except OSError as exc:
+        reason = f"{name} does not answer on {host}:{port} ({exc}): {how_to_start}"
+        if os.environ.get(REQUIRE_SERVICES) == "1":
+            pytest.fail(f"{reason}. {REQUIRE_SERVICES}=1 requires it.", pytrace=False)
+        pytest.skip(reason)
+
+
+def require_postgres() -> str:
+    """The admin URL of the local PostgreSQL server, once it answers (else skip or fail)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(POSTGRES_ADMIN_URL)
+    require_service(
+        "PostgreSQL", parts.hostname or "127.0.0.1", parts.port or 5432, POSTGRES_HOW_TO_START
+    )
+    return POSTGRES_ADMIN_URL
+
+
+@contextmanager
+def throwaway_database(prefix: str = "govern") -> Iterator[str]:
+    """A fresh PostgreSQL database with a unique name, dropped afterwards: its SQLAlchemy URL."""
+    import psycopg2
+
+    admin_url = require_postgres()
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(admin_url)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    base = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg2://")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
 
 
 def run_churn(

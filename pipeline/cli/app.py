@@ -4,11 +4,12 @@ import argparse
 import sys
 
 import pipeline.cli
-from pipeline.cli import contracts, datasets, lineage, privacy, run, samples, ui
+from pipeline.cli import contracts, daemon, datasets, lineage, privacy, run, samples, ui
 from pipeline.cli.common import EXIT_USAGE, load_env_file
 from pipeline.errors import GovernError
+from pipeline.settings import ProfileError
 
-_GROUPS = (run, privacy, contracts, datasets, lineage, samples, ui)
+_GROUPS = (run, privacy, contracts, datasets, lineage, samples, ui, daemon)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     load_env_file()
     try:
         return args.func(args)
-    except GovernError as exc:
+    except (GovernError, ProfileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 

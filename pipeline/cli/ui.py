@@ -28,12 +28,17 @@ def register(commands: Commands) -> None:
     ui.set_defaults(func=cmd_ui)
 
 
+def workspace_file() -> str:
+    """The project's workspace.yaml, or (a declarations folder apart from the code) the code's."""
+    workspace = settings.project_root() / "workspace.yaml"
+    if not workspace.is_file():
+        workspace = settings.PROJECT_ROOT / "workspace.yaml"
+    return str(workspace)
+
+
 def ui_command(port: int, read_only: bool) -> list[str]:
     """What ``govern ui`` runs: ``dagster dev``, or a read-only ``dagster-webserver``."""
-    workspace = settings.project_root() / "workspace.yaml"
-    if not workspace.is_file():  # a declarations folder apart from the code: the code's own
-        workspace = settings.PROJECT_ROOT / "workspace.yaml"
-    where = ["-w", str(workspace), "-h", "127.0.0.1", "-p", str(port)]
+    where = ["-w", workspace_file(), "-h", "127.0.0.1", "-p", str(port)]
     if read_only:
         return [sys.executable, "-m", "dagster_webserver", *where, "--read-only"]
     return [sys.executable, "-m", "dagster", "dev", *where]
@@ -49,7 +54,12 @@ def cmd_ui(args: argparse.Namespace) -> int:
         f"(DAGSTER_HOME={os.environ['DAGSTER_HOME']})",
         flush=True,
     )
-    child = subprocess.Popen(ui_command(args.port, args.read_only))
+    return supervise(ui_command(args.port, args.read_only))
+
+
+def supervise(command: list[str]) -> int:
+    """Run ``command`` as a child, passing SIGTERM on as an interrupt; its exit status."""
+    child = subprocess.Popen(command)
 
     def stop(signum: int, frame: object) -> None:
         child.send_signal(signal.SIGINT)

@@ -1,31 +1,35 @@
-"""The local Dagster instance: DAGSTER_HOME under the run-time folder, with safe defaults.
+"""The Dagster instance of the chosen profile: DAGSTER_HOME with the profile's dagster.yaml.
 
-If ``$DAGSTER_HOME/dagster.yaml`` exists it is left alone (that is how production points
-Dagster at PostgreSQL); otherwise one is written with telemetry off. No concurrency pool: each
-asset writes its own Delta tables, so steps and runs need no lock between them.
+``GOVERN_PROFILE`` picks ``deploy/<profile>/dagster.yaml`` (embedded: SQLite, telemetry off;
+production: PostgreSQL storage, the queued run coordinator and concurrency limits for the
+daemon, run monitoring). It is copied into DAGSTER_HOME when that folder has none; an existing
+``dagster.yaml`` is left alone, so an operator's own configuration always wins. No concurrency
+pool: each asset writes its own Delta tables, so steps and runs need no lock between them.
 """
 
 import os
+import shutil
 from pathlib import Path
 
 import dagster as dg
 
 from pipeline import settings
 
-DEFAULT_INSTANCE_YAML = """\
-# Written by govern for local use; replace it (e.g. with PostgreSQL storage) for production.
-telemetry:
-  enabled: false
-"""
-
 
 def ensure_dagster_home() -> Path:
-    """Create DAGSTER_HOME and its dagster.yaml if missing; export DAGSTER_HOME."""
+    """Create DAGSTER_HOME with the profile's dagster.yaml if it has none; export DAGSTER_HOME.
+
+    The production profile's settings are checked first, so a missing database URL is one
+    clear sentence rather than a Dagster configuration error.
+    """
+    settings.mlflow_tracking_uri()
     home = settings.dagster_home()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text(DEFAULT_INSTANCE_YAML, encoding="utf-8")
+        shutil.copyfile(settings.profile_dir() / "dagster.yaml", config)
+    if f"env: {settings.DAGSTER_PG_URL}" in config.read_text(encoding="utf-8"):
+        settings.required(settings.DAGSTER_PG_URL)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 

@@ -172,7 +172,9 @@ class TableStore:
 
     @contextmanager
     def connect(
-        self, tables: Iterable[str] | None = None, versions: Mapping[str, int] | None = None
+        self,
+        tables: Iterable[str] | None = None,
+        versions: Mapping[str, int | None] | None = None,
     ) -> Iterator[duckdb.DuckDBPyConnection]:
         """An in-memory DuckDB connection with each table (default: every published one) as a
         view ``<schema>.<table>`` over its Delta table; ``versions`` pins some to a version."""

@@ -5,7 +5,9 @@ run and every upstream asset's data version; ``log_input`` records the training 
 digest equal to its Dagster data version. The model is registered only when every gate passed.
 """
 
+import fcntl
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import mlflow
@@ -204,3 +206,21 @@ def champion_profile(tracking_uri: str, model_name: str) -> tuple[str, dict[str,
         return None  # no registered model yet, or no champion among its versions
     profile = load_profile(tracking_uri, champion.run_id)
     return None if profile is None else (str(champion.version), profile)
+
+
+def prepare_store(tracking_uri: str, lock_file: Path) -> None:
+    """Create the tracking store's and registry's tables now, one process at a time.
+
+    MLflow creates its schema on first use: two runs starting at once on a new store would both
+    try, and one would fail with ``table ... already exists``. Holding a file lock while the
+    first use happens makes the second find the schema made.
+    """
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            client = MlflowClient(tracking_uri, registry_uri=tracking_uri)
+            client.search_experiments(max_results=1)
+            client.search_registered_models(max_results=1)
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
