@@ -16,6 +16,10 @@ DEFAULT_INSTANCE_YAML = """\
 # Written by govern for local use; replace it (e.g. with PostgreSQL storage) for production.
 telemetry:
   enabled: false
+# The code location imports Presidio, spaCy, GX and MLflow: on a busy machine that takes
+# longer than the 180 s Dagster waits for a code server by default.
+code_servers:
+  local_startup_timeout: 600
 """
 
 
