@@ -158,6 +158,13 @@ def wait_for_run(port: int, run_id: str) -> dict:
     raise AssertionError(f"run {run_id} did not finish within {RUN_TIMEOUT_S} s")
 
 
+def show_run(page) -> str:
+    """The run page once its status and event log have loaded; its text."""
+    page.reload()
+    page.get_by_text("Loading run logs").first.wait_for(state="hidden")
+    return page.inner_text("body")
+
+
 def open_check(page, port: int, asset: str, check: str) -> None:
     """An asset's Checks tab, with one check selected: its status and its evidence."""
     page.goto(f"http://127.0.0.1:{port}/assets/{asset}?view=checks&checkDetail={check}")
@@ -174,7 +181,7 @@ def test_materialize_all_in_the_ui_runs_the_churn_job_and_shows_the_residual_gat
     page.get_by_role("button", name="Materialize all").click()
     run_id = launched_run_id(page)
     run = wait_for_run(ui, run_id)
-    page.reload()
+    show_run(page)
     page.get_by_text("Success", exact=True).first.wait_for()
     screenshot(page, "ui-churn-run-succeeded")
     # then the run is the dataset's own job, and it succeeded
@@ -206,9 +213,8 @@ def test_a_run_on_a_file_that_breaks_the_contract_shows_the_blocked_check_and_fa
     page.get_by_role("button", name="Materialize").last.click()
     run_id = launched_run_id(page)
     run = wait_for_run(ui, run_id)
-    page.reload()
+    steps = show_run(page)
     page.get_by_text("Failure", exact=True).first.wait_for()
-    steps = page.inner_text("body")
     screenshot(page, "ui-churn-run-blocked")
     # then the run failed at redacted_transactions, and nothing downstream ran
     assert run["status"] == "FAILURE", run
