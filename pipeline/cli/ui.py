@@ -22,7 +22,6 @@ import sys
 from pipeline import settings
 from pipeline.cli.common import Commands
 
-
 _DG_DEV_HINT = "ignore:Function `dev_command` is superseded"
 
 
