@@ -14,7 +14,7 @@ UV = $(shell uv --version >/dev/null 2>&1 && echo uv || echo "$(PYTHON) -m uv")
 DEV_HMAC_KEY := dev-only-insecure-hmac-key-do-not-use-in-production
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test ui mlflow lock lint format clean
+.PHONY: help setup run test browser ui mlflow lock lint format clean
 
 help: ## show the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -40,14 +40,33 @@ setup: $(STAMP) | .env ## create .venv with the locked environment and the proje
 run: $(STAMP) | .env ## run the whole pipeline on the sample data (prints the registered model)
 	$(VENV)/bin/govern run
 
-test: lint ## lint, then the test suite (real Dagster, Presidio, GX, DuckDB, Delta, MLflow runs)
+test: lint browser ## lint, then the test suite (real Dagster, Presidio, GX, DuckDB, Delta, MLflow runs)
 	$(PY) -m pytest
+
+# The browser tests drive the Dagster UI in the system's Chromium (Debian's package; Playwright's
+# own browser downloads are not used). Installed here when missing and we are root; otherwise
+# those tests skip and say how to install it (and fail where GOVERN_REQUIRE_SERVICES=1).
+CHROMIUM := /usr/bin/chromium
+browser: ## install Chromium for the UI tests if missing (as root, with apt-get)
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's chromium for the UI tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	else \
+		echo "no $(CHROMIUM): the UI tests will skip; install it with" \
+			"'sudo apt-get install --no-install-recommends chromium'"; \
+	fi
 
 ui: $(STAMP) | .env ## serve the Dagster UI on http://127.0.0.1:3000
 	$(VENV)/bin/govern ui
 
 # The store the pipeline writes to: MLFLOW_TRACKING_URI, else the SQLite file under GOVERN_HOME.
+# MLflow 3 opens in its GenAI view, whose sidebar has no model registry; the URL's
+# `workflowType=machine_learning` selects the classic ML view, on the Models page.
+MLFLOW_MODELS_URL := http://127.0.0.1:5000/\#/models?workflowType=machine_learning
 mlflow: $(STAMP) ## serve the MLflow UI for the pipeline's store on http://127.0.0.1:5000
+	@echo "the model registry: $(MLFLOW_MODELS_URL)"
 	$(VENV)/bin/mlflow ui --host 127.0.0.1 --port 5000 --backend-store-uri \
 		"$$($(PY) -c 'from pipeline import settings; print(settings.mlflow_tracking_uri())')"
 

@@ -5,6 +5,12 @@ in Dagster's read-only mode, where no run can be launched and no schedule turned
 show the graph, runs and checks to viewers. ``govern ui`` stays the parent of what it starts
 and passes SIGTERM on as the interrupt both shut down cleanly on (``dagster dev`` ignores
 SIGTERM), so a service manager or a test can stop it.
+
+Dagster 1.13 marks ``dagster dev`` as superseded by ``dg dev``. That command lives in another
+package (``dagster-dg-cli``) and expects a ``dg`` project (``[tool.dg]`` in pyproject.toml, the
+definitions found under a ``defs`` folder); it starts the same webserver and daemon. Until the
+project takes that layout, ``govern ui`` keeps ``dagster dev`` and hides the warning that
+points a user at a command this checkout does not have.
 """
 
 import argparse
@@ -15,6 +21,8 @@ import sys
 
 from pipeline import settings
 from pipeline.cli.common import Commands
+
+_DG_DEV_HINT = "ignore:Function `dev_command` is superseded"
 
 
 def register(commands: Commands) -> None:
@@ -41,7 +49,7 @@ def ui_command(port: int, read_only: bool) -> list[str]:
     where = ["-w", workspace_file(), "-h", "127.0.0.1", "-p", str(port)]
     if read_only:
         return [sys.executable, "-m", "dagster_webserver", *where, "--read-only"]
-    return [sys.executable, "-m", "dagster", "dev", *where]
+    return [sys.executable, "-W", _DG_DEV_HINT, "-m", "dagster", "dev", *where]
 
 
 def cmd_ui(args: argparse.Namespace) -> int:

@@ -56,13 +56,56 @@ class ContractSuite:
             )
 
 
+# The check names the UI shows, short enough not to be cut: the expectation's gist, then its
+# column. The Dagster UI truncates long names in the middle, where GX's own type names
+# (``column_values_to_be_unique__customer_id``) lose exactly what tells two checks apart.
+_SHORT_NAMES = {
+    "expect_column_values_to_not_be_null": "not_null",
+    "expect_column_values_to_be_null": "null",
+    "expect_column_values_to_be_unique": "unique",
+    "expect_column_values_to_match_regex": "regex",
+    "expect_column_values_to_not_match_regex": "not_regex",
+    "expect_column_values_to_be_in_set": "in_set",
+    "expect_column_values_to_not_be_in_set": "not_in_set",
+    "expect_column_values_to_be_between": "range",
+    "expect_column_value_lengths_to_be_between": "length",
+    "expect_column_mean_to_be_between": "mean",
+    "expect_table_row_count_to_be_between": "row_count",
+    "expect_table_columns_to_match_set": "column_set",
+    "expect_table_columns_to_match_ordered_list": "column_order",
+}
+# Other types: the words left when the ones most types share are dropped.
+_FILLER = {"expect", "column", "values", "value", "table", "to", "be"}
+
+
+def short_check_name(expectation_type: str) -> str:
+    """``expect_column_values_to_be_unique`` -> ``unique``; an unlisted type keeps its own
+    words (``expect_column_values_to_be_of_type`` -> ``of_type``)."""
+    if expectation_type in _SHORT_NAMES:
+        return _SHORT_NAMES[expectation_type]
+    words = [w for w in expectation_type.split("_") if w not in _FILLER]
+    return "_".join(words) or expectation_type
+
+
 def _check_name(expectation_type: str, kwargs: dict[str, Any], meta: dict[str, Any]) -> str:
+    """``meta.check_name`` if the suite names the check, else the short name and the column."""
     if meta.get("check_name"):
         return str(meta["check_name"])
-    short = expectation_type.removeprefix("expect_")
     column = kwargs.get("column") or "_".join(kwargs.get("column_list") or [])
+    short = short_check_name(expectation_type)
     name = f"{short}__{column}" if column else short
     return re.sub(r"[^A-Za-z0-9_]", "_", name)
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    """Two clauses of one kind on one column (two regexes, say) get ``_2``, ``_3`` in suite
+    order; a name used once keeps no suffix."""
+    seen: dict[str, int] = {}
+    unique = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        unique.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+    return unique
 
 
 def load_suite(path: Path) -> ContractSuite:
@@ -87,29 +130,27 @@ def load_suite(path: Path) -> ContractSuite:
             f"build {', '.join(lost) or 'some expectations'}; check the "
             "type and kwargs"
         )
-    clauses = []
-    seen: set[str] = set()
-    for index, expectation in enumerate(suite.expectations):
-        config = expectation.configuration.to_json_dict()
-        kwargs, meta = config.get("kwargs", {}), config.get("meta") or {}
-        name = _check_name(config["type"], kwargs, meta)
-        if name in seen:
-            name = f"{name}_{index}"
-        seen.add(name)
-        severity = str(meta.get("severity") or config.get("severity") or "critical")
-        description = f"{config['type']}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})"
-        clauses.append(
-            Clause(
-                name,
-                config["type"],
-                kwargs.get("column"),
-                severity.lower() == "critical",
-                description,
-                config,
-            )
-        )
+    configs = [e.configuration.to_json_dict() for e in suite.expectations]
+    names = _unique_names(
+        [_check_name(c["type"], c.get("kwargs", {}), c.get("meta") or {}) for c in configs]
+    )
+    clauses = [_clause(name, config) for name, config in zip(names, configs, strict=True)]
     digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
     return ContractSuite(str(data.get("name") or path.stem), path, digest, tuple(clauses), data)
+
+
+def _clause(name: str, config: dict[str, Any]) -> Clause:
+    kwargs, meta = config.get("kwargs", {}), config.get("meta") or {}
+    severity = str(meta.get("severity") or config.get("severity") or "critical")
+    description = f"{config['type']}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})"
+    return Clause(
+        name,
+        config["type"],
+        kwargs.get("column"),
+        severity.lower() == "critical",
+        description,
+        config,
+    )
 
 
 def gx_suite(data: dict[str, Any]):

@@ -65,9 +65,9 @@ def test_blocked_run_exits_non_zero_naming_gate_asset_and_reason(project, tmp_pa
     # in the summary: no Dagster stack trace or step-failure log on stderr
     assert code == 1, out
     assert "Stack Trace" not in err and "STEP_FAILURE" not in err, err
-    assert "BLOCKED" in out and "column_values_to_be_between__amount" in out, out
+    assert "BLOCKED" in out and "range__amount" in out, out
     assert (
-        "gate 'column_values_to_be_between__amount' (clause of expectations/transactions.json)"
+        "gate 'range__amount' (clause of expectations/transactions.json)"
         " on asset 'redacted_transactions'"
     ) in out, out
     assert "churn_model" in out and "not run" in out, out

@@ -199,12 +199,12 @@ def test_contract_blocks_wrong_values_past_the_budget_and_stops_training(
     # when the job runs on it
     summary = run_churn(project, instance, {"transactions": bad})
     # then the clause that failed is named with the share it rejected, and no model is trained
-    verdict = gate(summary, "redacted_transactions", "column_values_to_be_between__amount")
+    verdict = gate(summary, "redacted_transactions", "range__amount")
     assert not verdict.passed and "(100.00%)" in verdict.summary, verdict
     assert "over the budget 5.00%" in verdict.summary, verdict
     assert status(summary, "customer_features") == "not run"
     assert status(summary, "churn_model") == "not run"
-    assert any("column_values_to_be_between__amount" in f for f in summary.failures)
+    assert any("range__amount" in f for f in summary.failures)
 
 
 def test_evaluation_gate_blocks_a_weak_model_from_the_registry(project, instance, edit_file):

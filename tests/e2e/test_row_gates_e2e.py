@@ -50,7 +50,7 @@ def test_a_few_bad_rows_are_quarantined_and_the_rest_trains(project, instance, t
     residual = gate(summary, "redacted_transactions", "residual_pii")
     assert residual.passed and "2 of" in residual.summary, residual.summary
     assert "quarantined, within the budget 5.00%" in residual.summary
-    card = gate(summary, "redacted_transactions", "column_values_to_match_regex__card_number")
+    card = gate(summary, "redacted_transactions", "regex__card_number")
     assert card.passed and "3 of" in card.summary and "quarantined" in card.summary, card.summary
     # and the quarantine table holds the five rows with the gate and reason, apart from the
     # published table, which has none of them
@@ -61,7 +61,7 @@ def test_a_few_bad_rows_are_quarantined_and_the_rest_trains(project, instance, t
         published = conn.execute("SELECT count(*) FROM redacted.transactions").fetchone()[0]
     assert (
         sorted(quarantined)
-        == [("column_values_to_match_regex__card_number", quarantined_reason(card))] * 3
+        == [("regex__card_number", quarantined_reason(card))] * 3
         + [("residual_pii", "an identifier in the kept column channel")] * 2
     )
     assert published == facts["rows_published"]

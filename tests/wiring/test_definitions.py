@@ -54,3 +54,15 @@ def test_every_redacted_asset_has_a_blocking_residual_pii_gate():
     for key, node in graph.items():
         if key.startswith("redacted_"):
             assert "residual_pii (blocking)" in node["checks"], f"{key} has no residual gate"
+
+
+def test_every_job_runs_in_one_process_with_readable_step_names():
+    # given the code location, as the UI's run launcher sees it
+    repo = build_definitions().get_repository_def()
+    for job in repo.get_all_jobs():
+        # then each job (the implicit asset job too) runs its steps in-process, as `govern run`
+        # does, rather than one process per step that imports everything again
+        assert job.executor_def.name == "in_process", (job.name, job.executor_def.name)
+        # and no step is named by a hash
+        hashed = [n.name for n in job.nodes if n.name.startswith("asset_check_")]
+        assert not hashed, f"{job.name} has steps named by a hash: {hashed}"

@@ -41,13 +41,13 @@ def test_rows_failing_a_row_clause_are_quarantined_and_the_rest_kept(tmp_path):
     # then the two rows are quarantined, each under the clause it failed, and nothing is lost
     assert sorted(screened.quarantined["id"]) == [19, 20]
     by_id = screened.quarantined.set_index("id")
-    assert by_id.loc[19, GATE_COLUMN] == "column_values_to_be_in_set__channel"
+    assert by_id.loc[19, GATE_COLUMN] == "in_set__channel"
     assert by_id.loc[20, REASON_COLUMN].startswith("failed expect_column_values_to_be_between")
     assert len(screened.kept) + len(screened.quarantined) == screened.rows_in == 20
     # and every row clause passes within its budget, the table clause on the kept rows
     assert [(g.clause.check_name, g.rejected, g.passed) for g in screened.row_gates] == [
-        ("column_values_to_be_in_set__channel", 1, True),
-        ("column_values_to_be_between__amount", 1, True),
+        ("in_set__channel", 1, True),
+        ("range__amount", 1, True),
     ]
     assert [r.success for r in screened.table_results] == [True]
 
@@ -102,6 +102,6 @@ def test_table_clauses_and_warnings_never_quarantine(tmp_path):
     # then no row is quarantined; uniqueness fails on the table and the warning only reports
     assert screened.quarantined.empty and len(screened.kept) == 20
     assert [(r.clause.check_name, r.success) for r in screened.table_results] == [
-        ("column_values_to_be_unique__id", False),
-        ("column_values_to_be_between__amount", False),
+        ("unique__id", False),
+        ("range__amount", False),
     ]

@@ -32,11 +32,38 @@ SUITE = [
 ]
 
 
+def test_check_names_are_short_unique_per_asset_and_the_same_on_every_load(tmp_path: Path):
+    # given a suite with two regexes on one column, a table-level clause and an unlisted type
+    suite = [
+        {"type": "expect_column_values_to_match_regex", "kwargs": {"column": "id", "regex": "a"}},
+        {"type": "expect_column_values_to_match_regex", "kwargs": {"column": "id", "regex": "b"}},
+        {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}},
+        {"type": "expect_column_values_to_be_of_type", "kwargs": {"column": "id", "type_": "str"}},
+    ]
+    path = write_suite(tmp_path, suite)
+    # when it is loaded twice
+    first, second = load_suite(path), load_suite(path)
+    # then each check has a short name, a suffix only where two would collide, the same twice
+    names = [c.check_name for c in first.clauses]
+    assert names == ["regex__id", "regex__id_2", "row_count", "of_type__id"], names
+    assert names == [c.check_name for c in second.clauses], "check names must be stable"
+
+
+def test_every_template_check_name_is_short_enough_to_read_whole_in_the_ui():
+    # given every suite the template ships
+    for path in sorted((REPO / "expectations").glob("*.json")):
+        names = [c.check_name for c in load_suite(path).clauses]
+        # then names are unique per asset, and none is as long as GX's own type names
+        assert len(names) == len(set(names)), f"{path.name}: duplicate check names {names}"
+        too_long = [n for n in names if len(n) > 34]
+        assert not too_long, f"{path.name}: check names the UI would cut: {too_long}"
+
+
 def test_suite_becomes_named_clauses_with_severity(tmp_path: Path):
     suite = load_suite(write_suite(tmp_path, SUITE))
     assert [(c.check_name, c.blocking) for c in suite.clauses] == [
-        ("column_values_to_not_be_null__id", True),
-        ("column_values_to_be_between__amount", False),
+        ("not_null__id", True),
+        ("range__amount", False),
     ]
     assert len(suite.content_hash) == 64
 

@@ -1,0 +1,225 @@
+"""The Dagster UI as a person uses it: `govern ui`, headless Chromium, clicks and pages.
+
+The browser is the system's Chromium (Debian's `chromium` package, which `make test` installs
+when it can), driven by Playwright; no browser is downloaded. Without it these tests skip and
+say how to install it, or fail where `GOVERN_REQUIRE_SERVICES=1` (CI) says nothing may skip.
+Screenshots go to `tests/artifacts/` (git-ignored); the paths are printed.
+"""
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_ui import GOVERN, _free_port, _wait_until_served
+from tests.helpers import REPO, with_negative_amount
+
+pytestmark = pytest.mark.e2e
+CHROMIUM = Path("/usr/bin/chromium")
+# What works as root on a machine without a display or a GPU, and keeps the browser off the
+# network (no updates, no sync, no QUIC probes).
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = REPO / "tests" / "artifacts"
+JOB_PAGE = "/locations/governed_pipeline/jobs/churn_job"
+RUN_TIMEOUT_S = 900  # the whole churn job on the small sample, on a machine shared with others
+RUN = """
+query ($runId: ID!) {
+  runOrError(runId: $runId) { ... on Run { runId jobName status } }
+}
+"""
+
+
+def require_browser() -> Path:
+    """The Chromium these tests drive: skip with the way to install it, or fail under
+    ``GOVERN_REQUIRE_SERVICES=1``, where a skipped browser test would pass CI untested."""
+    if CHROMIUM.is_file():
+        return CHROMIUM
+    reason = (
+        f"{CHROMIUM} is missing: install Debian's chromium package "
+        "(`sudo apt-get install --no-install-recommends chromium`; `make test` does it as root)"
+    )
+    if os.environ.get("GOVERN_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"GOVERN_REQUIRE_SERVICES=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def ui(project: Path) -> Iterator[int]:
+    """`govern ui` (webserver and daemon) on the test's project, on a free port."""
+    require_browser()
+    port = _free_port()
+    log = (project.parent / "govern-ui.log").open("w")
+    server = subprocess.Popen(
+        [*GOVERN, "ui", "--port", str(port)],
+        cwd=REPO,
+        env=os.environ.copy(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_until_served(port, server, timeout=300)
+        yield port
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(require_browser()), args=CHROMIUM_ARGS, timeout=120_000
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser, tmp_path: Path):
+    """A fresh page (no stored state) with a viewport wide enough for the graph and sidebar."""
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    context.set_default_timeout(120_000)
+    yield context.new_page()
+    context.close()
+
+
+def screenshot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    print(f"screenshot: {path}")
+    return path
+
+
+def open_job_page(page, port: int) -> None:
+    """The churn job's page: its asset graph, and Materialize all, which launches the job
+    itself (from the global asset graph Dagster would launch its implicit ``__ASSET_JOB``)."""
+    page.goto(f"http://127.0.0.1:{port}{JOB_PAGE}")
+    from playwright.sync_api import TimeoutError as NotShown
+
+    # Dagster's newsletter prompt, on a first visit only: the graph below is what counts.
+    with contextlib.suppress(NotShown):
+        page.get_by_role("button", name="Skip").click(timeout=30_000)
+    for asset in ("raw_customers", "redacted_customers", "customer_features", "churn_model"):
+        page.get_by_text(asset, exact=True).first.wait_for()
+
+
+def launched_run_id(page) -> str:
+    """The run id from the toast Dagster shows after a launch ("Launched run 1a2b3c4d")."""
+    toast = page.get_by_text("Launched run").first
+    toast.wait_for()
+    short = toast.inner_text().split()[-1]
+    page.get_by_role("link", name="View").first.click()
+    page.wait_for_url(f"**/runs/{short}*")
+    return page.url.split("/runs/")[1].split("?")[0]
+
+
+def graphql(port: int, query: str, variables: dict) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query, "variables": variables}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)["data"]
+
+
+def wait_for_run(port: int, run_id: str) -> dict:
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while time.monotonic() < deadline:
+        run = graphql(port, RUN, {"runId": run_id})["runOrError"]
+        if run["status"] in {"SUCCESS", "FAILURE", "CANCELED"}:
+            return run
+        time.sleep(3)
+    raise AssertionError(f"run {run_id} did not finish within {RUN_TIMEOUT_S} s")
+
+
+def show_run(page, status: str) -> str:
+    """The run page once its status, its steps and its event log have loaded; its text."""
+    page.reload()
+    page.get_by_text(status, exact=True).first.wait_for()
+    page.get_by_text("Succeeded (").first.wait_for()
+    page.get_by_text("Loading run logs").first.wait_for(state="hidden")
+    return page.inner_text("body")
+
+
+def open_check(page, port: int, asset: str, check: str) -> None:
+    """An asset's Checks tab, with one check selected: its status and its evidence."""
+    page.goto(f"http://127.0.0.1:{port}/assets/{asset}?view=checks&checkDetail={check}")
+    page.get_by_text(check, exact=True).first.wait_for()
+
+
+def test_materialize_all_in_the_ui_runs_the_churn_job_and_shows_the_residual_gate_passed(
+    project: Path, ui: int, page
+):
+    # given the UI on the churn job's asset graph
+    open_job_page(page, ui)
+    graph = screenshot(page, "ui-churn-asset-graph")
+    # when a person clicks Materialize all and follows the launched run
+    page.get_by_role("button", name="Materialize all").click()
+    run_id = launched_run_id(page)
+    run = wait_for_run(ui, run_id)
+    show_run(page, "Success")
+    screenshot(page, "ui-churn-run-succeeded")
+    # then the run is the dataset's own job, and it succeeded
+    assert run["jobName"] == "churn_job", run
+    assert run["status"] == "SUCCESS", f"run {run_id} ended {run['status']}; see {graph.parent}"
+    # and the checks tab of redacted_customers shows residual_pii passed, with its evidence
+    open_check(page, ui, "redacted_customers", "residual_pii")
+    page.get_by_text("Passed").first.wait_for()
+    page.get_by_text("summary", exact=True).first.wait_for()
+    evidence = page.inner_text("body")
+    screenshot(page, "ui-redacted-customers-checks")
+    assert "residual rate" in evidence, "the residual_pii evidence is not on the checks tab"
+
+
+def test_a_run_on_a_file_that_breaks_the_contract_shows_the_blocked_check_and_failed_step(
+    project: Path, ui: int, page, tmp_path: Path
+):
+    # given a new transactions file landed, whose every amount is negative, which the contract
+    # forbids
+    landing = project / "data" / "raw" / "transactions.csv"
+    with_negative_amount(project, tmp_path / "transactions_negative.csv")
+    shutil.copy(tmp_path / "transactions_negative.csv", landing)
+    # when a person clicks Materialize all on the churn job
+    open_job_page(page, ui)
+    page.get_by_role("button", name="Materialize all").click()
+    run_id = launched_run_id(page)
+    run = wait_for_run(ui, run_id)
+    steps = show_run(page, "Failure")
+    screenshot(page, "ui-churn-run-blocked")
+    # then the run failed at redacted_transactions, and nothing downstream ran
+    assert run["status"] == "FAILURE", run
+    assert "Errored (1)" in steps and "redacted_transactions" in steps, (
+        "the run page should show one errored step, redacted_transactions"
+    )
+    # and the asset's checks tab shows the blocking range check on amount failed
+    open_check(page, ui, "redacted_transactions", "range__amount")
+    page.get_by_text("Failed").first.wait_for()
+    screenshot(page, "ui-redacted-transactions-blocked-check")
+    assert "unexpected" in page.inner_text("body"), "the failed check shows no evidence"
