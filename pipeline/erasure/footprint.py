@@ -19,6 +19,9 @@ from pipeline.storage.tables import TableStore
 # Policy actions whose columns hold what identifies a person (their raw values are searched
 # for in the proof): what the policy removes or replaces by a token.
 IDENTIFYING_ACTIONS = ("drop", "hash", "mask", "replace")
+# A person named in a dependent record is someone else (the attending physician of a patient's
+# encounter, a contact): the subject's own name is in the primary source. Not searched for.
+OTHER_PEOPLE = ("PERSON",)
 
 
 @dataclass
@@ -81,6 +84,8 @@ def _record(footprint: Footprint, scope: Scope, source: str, landing, raw, key: 
         footprint.keys[source] = _texts(landing + raw, spec.key)
     for column, rule in policy.columns.items():
         if rule.action not in IDENTIFYING_ACTIONS:
+            continue
+        if source != scope.primary and rule.entity in OTHER_PEOPLE:
             continue
         values = _texts(landing + raw, column)
         footprint.add_values(rule.entity or column, values)

@@ -80,3 +80,36 @@ def now() -> str:
 def new_request_id() -> str:
     """``E-<UTC time>-<random>``: sortable, unique, says nothing about the subject."""
     return f"E-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+
+
+def erasures_of(home: Path, model: str, version: str) -> list[dict[str, Any]]:
+    """The requests that changed data ``model`` version ``version`` was trained on (every
+    request that tagged it), oldest first; ids, times, reasons and status, no values."""
+    found = []
+    for request_id, request in Ledger(home).requests().items():
+        if f"{model}@{version}" in request.get("models", []):
+            found.append(event_summary(request_id, request))
+    return found
+
+
+def event_summary(request_id: str, request: dict[str, Any]) -> dict[str, Any]:
+    """What an audit shows of a request: no subject, no values, only what was done."""
+    return {
+        "request": request_id,
+        "dataset": request.get("dataset"),
+        "started_at": request.get("started_at"),
+        "status": request.get("status"),
+        "reason": request.get("reason", ""),
+        "rows_found": request.get("rows_found", {}),
+        "landing": [
+            {k: f[k] for k in ("path", "rows_removed", "sha256_after")}
+            for f in request.get("landing", [])
+        ],
+        "tables": [t["table"] for t in request.get("tables", [])],
+        "models": request.get("models", []),
+    }
+
+
+def erasure_events(home: Path, dataset: str | None = None) -> list[dict[str, Any]]:
+    """Every request (of ``dataset``), as ``event_summary`` shows it."""
+    return [event_summary(r, q) for r, q in Ledger(home).requests(dataset).items()]
