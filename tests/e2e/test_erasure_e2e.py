@@ -68,18 +68,20 @@ def _append(path: Path, line: str) -> None:
     path.write_text(text + ("" if text.endswith("\n") else "\n") + line + "\n", encoding="utf-8")
 
 
-def needles() -> dict[str, bytes]:
-    """Every value of the two subjects, raw and as the keyed tokens the redacted tables hold."""
-    values = {f"customer {k}": v for k, v in CUSTOMER.items()}
-    values |= {f"patient {k}": v for k, v in PATIENT.items() if k != "encounters"}
-    values |= {f"encounter {e}": e for e in PATIENT["encounters"]}
-    tokens = [CUSTOMER["id"], CUSTOMER["ip"], PATIENT["id"], PATIENT["mrn"], *PATIENT["encounters"]]
-    values |= {f"token of {v}": hmac_token(KEY, v) for v in tokens}
-    values |= {
-        f"digits of {k}": "".join(ch for ch in v if ch.isdigit())
-        for k, v in (("customer phone", CUSTOMER["phone"]), ("patient phone", PATIENT["phone"]))
-    }
-    return {label: value.encode() for label, value in values.items()}
+def needles(who: str = "both") -> dict[str, bytes]:
+    """Every value of the subjects (``customer``, ``patient`` or both), raw and as the keyed
+    tokens the redacted tables hold."""
+    c, p = CUSTOMER, PATIENT
+    customer = {f"customer {k}": v for k, v in c.items()}
+    customer |= {f"token of customer {v}": hmac_token(KEY, v) for v in (c["id"], c["ip"])}
+    customer["digits of customer phone"] = "".join(ch for ch in c["phone"] if ch.isdigit())
+    patient = {f"patient {k}": v for k, v in p.items() if k != "encounters"}
+    patient |= {f"encounter {e}": e for e in p["encounters"]}
+    tokens = (p["id"], p["mrn"], *p["encounters"])
+    patient |= {f"token of patient {v}": hmac_token(KEY, v) for v in tokens}
+    patient["digits of patient phone"] = "".join(ch for ch in p["phone"] if ch.isdigit())
+    chosen = {"customer": customer, "patient": patient, "both": customer | patient}[who]
+    return {label: value.encode() for label, value in chosen.items()}
 
 
 def files_under(*folders: Path) -> list[Path]:
@@ -258,3 +260,51 @@ def test_an_erased_subject_is_in_no_byte_kept_and_every_other_row_stays(project,
         )
         == 0
     )
+
+
+def test_an_erasure_killed_half_way_is_completed_by_a_rerun(project, instance, monkeypatch):
+    # given the churn dataset run with a planted customer
+    plant(project)
+    assert run(project, instance, "churn").success
+    before = table_counts()
+    # when the erasure dies after erasing its first two tables (the process is killed there)
+    import pipeline.erasure.service as service
+
+    real, calls = service.erase_match, []
+
+    def dies_on_the_third_table(*args, **kwargs):
+        calls.append(args[1].table)
+        if len(calls) == 3:
+            raise KeyboardInterrupt("killed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "erase_match", dies_on_the_third_table)
+    subject = ["erase", "--dataset", "churn", "--subject", f"customer_id={CUSTOMER['id']}"]
+    with pytest.raises(KeyboardInterrupt):
+        main(subject)
+    monkeypatch.setattr(service, "erase_match", real)
+    # then the ledger holds the request as started only
+    from pipeline.erasure.ledger import Ledger
+
+    (request,) = Ledger(settings.govern_home()).requests().values()
+    assert request["status"] == "started", request
+    # when the same erasure is run again, it resumes that request and completes it
+    assert main(subject) == 0
+    (request,) = Ledger(settings.govern_home()).requests().values()
+    assert request["status"] == "verified" and "completed_at" in request, request
+    # and no value of the customer is left, and exactly the customer's rows went
+    home, wanted = settings.govern_home(), needles("customer")
+    leftover = [
+        f"{label} in {path}"
+        for path in files_under(home, project / "data")
+        for label, value in wanted.items()
+        if value in path.read_bytes()
+    ]
+    assert leftover == []
+    after = table_counts()
+    deltas = {stage(n): 0 for n in before}
+    for name, count in before.items():
+        deltas[stage(name)] += count - after[name]
+    assert {k: v for k, v in deltas.items() if v} == {
+        k: v for k, v in EXPECTED_ROWS.items() if "customer" in k or "transaction" in k
+    }
