@@ -45,25 +45,26 @@ def cmd_erase(args: argparse.Namespace) -> int:
     if not args.dataset:
         print("error: --dataset NAME is required with --subject or --requests", file=sys.stderr)
         return 2
-    subjects = [args.subject] if args.subject else _read_requests(Path(args.requests))
+    subjects = [(1, args.subject)] if args.subject else _read_requests(Path(args.requests))
     return _erase_all(args, subjects, key)
 
 
-def _read_requests(path: Path) -> list[str]:
+def _read_requests(path: Path) -> list[tuple[int, str]]:
+    """Each subject with its line number in the file (blank lines and # comments skipped)."""
     from pipeline.erasure.scope import ErasureError
 
     if not path.is_file():
         raise ErasureError(f"--requests {path}: no such file")
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    lines = enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+    return [(n, line.strip()) for n, line in lines if line.strip() and not line.startswith("#")]
 
 
-def _erase_all(args: argparse.Namespace, subjects: list[str], key: bytes) -> int:
+def _erase_all(args: argparse.Namespace, subjects: list[tuple[int, str]], key: bytes) -> int:
     from pipeline.erasure.scope import ErasureError, parse_subject
     from pipeline.erasure.service import erase
 
     status, reports = 0, []
-    for number, text in enumerate(subjects, start=1):
+    for number, text in subjects:
         where = f"{args.requests}:{number}: " if args.requests else ""
         try:
             subject = parse_subject(args.dataset, text)

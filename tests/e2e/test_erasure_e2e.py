@@ -308,3 +308,31 @@ def test_an_erasure_killed_half_way_is_completed_by_a_rerun(project, instance, m
     assert {k: v for k, v in deltas.items() if v} == {
         k: v for k, v in EXPECTED_ROWS.items() if "customer" in k or "transaction" in k
     }
+
+
+def test_a_batch_of_requests_erases_the_known_subjects_and_reports_the_unknown(
+    project, tmp_path, capsys
+):
+    # given a file of two subjects: a customer in the landing file, and one nobody knows
+    plant(project)
+    requests = tmp_path / "requests.txt"
+    requests.write_text(f"# GDPR batch\ncustomer_id={CUSTOMER['id']}\ncustomer_id=1\n")
+    landing_before = landing_rows(project)
+    # when the batch is erased (no run yet: only the landing files hold anyone)
+    status = main(["erase", "--dataset", "churn", "--requests", str(requests)])
+    out, err = capsys.readouterr()
+    # then the unknown subject is reported with its line, and the exit code says so
+    assert status == 4, (out, err)
+    assert f"{requests}:3: subject customer_id=<value> was not found" in err, err
+    # and the known one is erased from both landing files, and nothing else
+    landing_after = landing_rows(project)
+    assert landing_before["customers.csv"] - landing_after["customers.csv"] == 1
+    assert landing_before["transactions.csv"] - landing_after["transactions.csv"] == 3
+    assert "none found in landing file of customers" in out, out
+    # and the ledger records it as verified, and `--verify` searches again and finds nothing
+    from pipeline.erasure.ledger import Ledger
+
+    ((request_id, request),) = Ledger(settings.govern_home()).requests().items()
+    assert request["status"] == "verified", request
+    assert main(["erase", "--verify", request_id]) == 0
+    assert "none found in landing file of transactions" in capsys.readouterr().out
