@@ -86,7 +86,7 @@ def _erase_all(args: argparse.Namespace, subjects: list[tuple[int, str]], key: b
 
     if args.json:
         print(json.dumps([erasure_json(r) for r in reports], indent=2))
-    else:
+    elif reports:
         print("\n\n".join(format_erasure(r) for r in reports))
     return status
 
