@@ -7,6 +7,18 @@ from pathlib import Path
 from pipeline import settings
 from pipeline.cli.common import EXIT_BLOCKED, Commands, hmac_key, load_bom, quiet_libraries
 
+# `govern reproduce`: the model's sources were changed by an erasure since it was trained, so
+# it cannot be rebuilt bit for bit (the verdict names the requests).
+EXIT_ERASED = 3
+
+
+def _erasures(bom: dict) -> list[dict]:
+    """The erasure requests that changed this model version's training data."""
+    from pipeline.erasure.ledger import erasures_of
+
+    model = bom["model"]
+    return erasures_of(settings.govern_home(), model["name"], str(model["version"]))
+
 
 def register(commands: Commands) -> None:
     lineage = commands.add_parser("lineage", help="which data, cleaned how, produced a model")
@@ -37,7 +49,11 @@ def cmd_lineage(args: argparse.Namespace) -> int:
     from pipeline.lineage.tree import lineage_summary, lineage_tree
 
     bom = load_bom(args.model)
-    print(json.dumps(lineage_summary(bom), indent=2) if args.json else lineage_tree(bom))
+    erasures = _erasures(bom)
+    if args.json:
+        print(json.dumps({**lineage_summary(bom), "erasures": erasures}, indent=2))
+    else:
+        print(lineage_tree(bom, erasures))
     return 0
 
 
@@ -61,23 +77,28 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from pipeline.runs.reproduce import reproduce
 
     bom = load_bom(args.model)
-    result = reproduce(bom, settings.project_root(), key)
+    erasures = [e["request"] for e in _erasures(bom)]
+    result = reproduce(bom, settings.project_root(), key, erasures)
     if args.json:
         print(json.dumps(result.as_dict(), indent=2, default=str))
     else:
         print(format_reproduction(result, len(bom["assets"]), len(bom["model"]["metrics"])))
+    if result.erasures:
+        return EXIT_ERASED
     return 0 if result.matches else EXIT_BLOCKED
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     quiet_libraries()
+    from pipeline.erasure.ledger import erasure_events
     from pipeline.lineage.report import audit_markdown, markdown_to_html
 
     bom = load_bom(args.model)
+    events = erasure_events(settings.govern_home(), bom["dataset"])
     out = Path(args.out) if args.out else settings.reports_dir()
     out.mkdir(parents=True, exist_ok=True)
     stem = f"{bom['model']['name']}-v{bom['model']['version']}"
-    markdown = audit_markdown(bom)
+    markdown = audit_markdown(bom, events)
     (out / f"{stem}.md").write_text(markdown, encoding="utf-8")
     (out / f"{stem}.html").write_text(markdown_to_html(markdown, stem), encoding="utf-8")
     print(f"{out / stem}.md\n{out / stem}.html")

@@ -111,6 +111,11 @@ def format_reproduction(result, assets: int, metrics: int) -> str:
         f"{result.model} v{result.version}: {verdict}: rebuilt in a scratch location, "
         f"{assets} data versions and {metrics} metrics compared"
     ]
+    if result.erasures:
+        lines = [
+            f"{result.model} v{result.version}: not reproducible bit for bit: sources changed "
+            f"by erasure {', '.join(result.erasures)} (not rebuilt)"
+        ]
     for title, diffs in (
         ("differs from the recorded output", result.output_differences),
         ("changed since the model was built", result.input_differences),

@@ -6,8 +6,12 @@ from typing import Any
 from pipeline.lineage.tree import lineage_tree, residual_line
 
 
-def audit_markdown(bom: dict[str, Any]) -> str:
+def audit_markdown(bom: dict[str, Any], erasures: list[dict[str, Any]] | None = None) -> str:
+    """The report; ``erasures`` are the erasure events of the model's dataset (the ledger's
+    summaries: ids, times, reasons, what was changed; never a subject or a value)."""
     model = bom["model"]
+    name = f"{model['name']}@{model['version']}"
+    affected = [e["request"] for e in erasures or [] if name in e.get("models", [])]
     out = [
         f"# Audit report: {model['name']} version {model['version']}",
         "",
@@ -74,9 +78,10 @@ def audit_markdown(bom: dict[str, Any]) -> str:
         "## Lineage",
         "",
         "```",
-        lineage_tree(bom),
+        lineage_tree(bom, [e for e in erasures or [] if e["request"] in affected]),
         "```",
         "",
+        *_erasure_section(erasures or [], name),
         "## Code and environment",
         "",
         *(f"- {k}: `{v}`" for k, v in bom["code"].items()),
@@ -84,6 +89,31 @@ def audit_markdown(bom: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def _erasure_section(erasures: list[dict[str, Any]], name: str) -> list[str]:
+    """Every erasure of the dataset: when, why, what it changed, and whether it changed the
+    data this version was trained on (then it is not reproducible bit for bit)."""
+    out = ["## Erasure events", ""]
+    if not erasures:
+        return [*out, "No erasure request for this dataset.", ""]
+    out += [
+        "| request | started | status | reason | rows found | landing files changed | "
+        "tables | this version |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for event in erasures:
+        rows = ", ".join(f"{s} {n}" for s, n in event["rows_found"].items())
+        files = ", ".join(
+            f"`{f['path']}` (-{f['rows_removed']}, now `{f['sha256_after'][:12]}`)"
+            for f in event["landing"]
+        )
+        mark = "trained on data it changed" if name in event["models"] else "not affected"
+        out.append(
+            f"| {event['request']} | {event['started_at']} | {event['status']} | "
+            f"{event['reason']} | {rows} | {files} | {len(event['tables'])} | {mark} |"
+        )
+    return [*out, ""]
 
 
 _STYLE = (

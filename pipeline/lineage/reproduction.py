@@ -6,7 +6,7 @@ metric of a rebuild. Each difference names what, the recorded value and the valu
 """
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,8 @@ class Reproduction:
     input_differences: list[Difference]
     output_differences: list[Difference]
     rebuilt: dict[str, Any]
+    # Erasure requests that changed the model's sources since: a rebuild cannot match.
+    erasures: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -22,8 +22,9 @@ def _checks_line(checks: list[dict[str, Any]]) -> str:
     return line + (f" (not passed: {', '.join(failed)})" if failed else "")
 
 
-def lineage_tree(bom: dict[str, Any]) -> str:
-    """A readable tree from the model version down to each source file's sha256."""
+def lineage_tree(bom: dict[str, Any], erasures: list[dict[str, Any]] | None = None) -> str:
+    """A readable tree from the model version down to each source file's sha256; first, the
+    erasures that changed its training data since (``erasures``, from the erasure ledger)."""
     model = bom["model"]
     metrics = ", ".join(f"{k} {v:.4f}" for k, v in model["metrics"].items())
     lines = [
@@ -31,6 +32,12 @@ def lineage_tree(bom: dict[str, Any]) -> str:
         f"  MLflow run {model['mlflow_run_id']}; Dagster run {bom['dagster']['run_id']}",
         f"  {model['estimator']} seed {model['seed']} params {model['params']}",
         f"  {metrics}",
+    ]
+    lines += [
+        f"  trained on data later changed by erasure {e['request']} ({e['started_at']}"
+        + (f", {e['reason']}" if e.get("reason") else "")
+        + ")"
+        for e in erasures or []
     ]
     features = next(k for k in bom["assets"] if k not in _source_assets(bom))
     facts = bom["assets"][features]

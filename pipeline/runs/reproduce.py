@@ -90,8 +90,16 @@ def rebuild(bom: dict[str, Any], root: Path) -> dict[str, Any]:
     }
 
 
-def reproduce(bom: dict[str, Any], root: Path, hmac_key: bytes) -> Reproduction:
+def reproduce(
+    bom: dict[str, Any], root: Path, hmac_key: bytes, erasures: list[str] | None = None
+) -> Reproduction:
+    """Compare inputs, then rebuild and compare outputs. When an erasure changed the sources
+    since (``erasures``: its request ids), the rebuild is not attempted: it could not match bit
+    for bit, and the verdict says why instead of listing a generic mismatch."""
     inputs = compare_inputs(bom, root, hmac_key)
+    if erasures:
+        model = bom["model"]
+        return Reproduction(model["name"], model["version"], False, inputs, [], {}, erasures)
     rebuilt = rebuild(bom, root)
     outputs = compare_outputs(bom, rebuilt)
     return Reproduction(

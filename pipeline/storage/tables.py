@@ -303,3 +303,73 @@ def _make_private(table_dir: Path) -> None:
         os.chmod(folder, _PRIVATE_DIR)
         for name in files:
             os.chmod(os.path.join(folder, name), _PRIVATE_FILE)
+
+
+# -- erasure -------------------------------------------------------------------------------
+# Deleting rows from the latest version is not enough while older versions and the log's
+# per-file statistics (min/max values) still hold them: ``erase_rows`` deletes, then vacuums
+# with no retention and purges the log before the deletion, so no version before it can be
+# read again.
+_LOG_RETENTION = "delta.logRetentionDuration"
+_DEFAULT_LOG_RETENTION = "interval 30 days"
+
+
+@dataclass(frozen=True)
+class Erased:
+    """What ``erase_rows`` did to one table."""
+
+    name: str
+    rows_deleted: int
+    version_before: int
+    version_after: int
+    files_removed: int
+
+
+def erase_rows(store: TableStore, name: str, predicate: str, commit: Mapping[str, str]) -> Erased:
+    """Delete the rows matching ``predicate`` (a Delta SQL predicate), then make every older
+    version unreadable: vacuum with no retention, checkpoint, and drop the older log entries.
+
+    Rerun on a table the rows are already gone from, it deletes nothing and still purges, so
+    an erasure interrupted between the delete and the purge completes on a rerun.
+    """
+    schema, table = split_name(name)
+    uri = store.uri(schema, table)
+    try:
+        delta = DeltaTable(uri)
+        before = delta.version()
+        metrics = delta.delete(
+            predicate, commit_properties=CommitProperties(custom_metadata=commit)
+        )
+        removed = _purge_history(DeltaTable(uri))
+    except (DeltaError, OSError) as exc:
+        raise TableStoreError(
+            f"table {name} at {uri}: the erasure could not complete "
+            f"({str(exc).splitlines()[0]}); run the same erasure again to finish it"
+        ) from None
+    if ZONES[schema] == RESTRICTED and store.local:
+        _make_private(store._local_path(RESTRICTED, schema, table))
+    return Erased(
+        name, int(metrics.get("num_deleted_rows", 0)), before, DeltaTable(uri).version(), removed
+    )
+
+
+def _purge_history(delta: DeltaTable) -> int:
+    """Vacuum every file the latest version does not use and drop the log before it; the log
+    retention is set back afterwards, so later versions keep their time travel."""
+    removed = delta.vacuum(retention_hours=0, dry_run=False, enforce_retention_duration=False)
+    previous = delta.metadata().configuration.get(_LOG_RETENTION) or _DEFAULT_LOG_RETENTION
+    delta.alter.set_table_properties({_LOG_RETENTION: "interval 0 seconds"})
+    delta = DeltaTable(delta.table_uri)
+    delta.create_checkpoint()
+    delta.cleanup_metadata()
+    delta.alter.set_table_properties({_LOG_RETENTION: previous})
+    return len(removed)
+
+
+def table_files(store: TableStore, name: str) -> list[Path]:
+    """Every file under a local table's folder (data files of any version, and the log)."""
+    schema, table = split_name(name)
+    folder = Path(store.uri(schema, table)) if store.local else None
+    if folder is None or not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*") if p.is_file())

@@ -2,8 +2,11 @@
 
 Better means the metric beats the champion's by more than the model's promotion tolerance. A tie
 is not better: two identical reruns would otherwise register a version each and move
-``champion`` every time, though nothing improved. The decision and its reason are written on the
-model version as tags, for the audit trail.
+``champion`` every time, though nothing improved. A champion trained on data an erasure later
+changed (tagged ``erasure: retrain-required``) is replaceable: the next version registered
+takes its place whatever its metric, for the old one was fitted on rows a person asked to be
+erased. The decision and its reason are written on the model version as tags, for the audit
+trail.
 """
 
 from dataclasses import dataclass
@@ -19,6 +22,10 @@ from mlflow.tracking import MlflowClient
 EPSILON = 1e-9
 DECISION_TAG = "govern.promotion.decision"  # champion | challenger | retired
 REASON_TAG = "govern.promotion.reason"
+# Set by `govern erase` on every version trained on data that held an erased subject.
+ERASURE_TAG = "erasure"
+ERASURE_RETRAIN = "retrain-required"
+ERASURE_REQUESTS_TAG = "erasure.requests"  # the request ids, comma-separated
 
 
 @dataclass(frozen=True)
@@ -29,14 +36,25 @@ class Promotion:
 
 
 def decide(
-    metric: str, value: float, tolerance: float, champion: tuple[str, float] | None
+    metric: str,
+    value: float,
+    tolerance: float,
+    champion: tuple[str, float] | None,
+    erased_by: str | None = None,
 ) -> Promotion:
-    """Champion if there is none yet, or if ``value`` beats the champion's by more than the
-    tolerance (and by more than ``EPSILON``); challenger otherwise. ``champion`` is (version,
-    its metric value)."""
+    """Champion if there is none yet, if the champion was trained on data later changed by an
+    erasure (``erased_by``: its request ids), or if ``value`` beats the champion's by more than
+    the tolerance (and by more than ``EPSILON``); challenger otherwise. ``champion`` is
+    (version, its metric value)."""
     if champion is None:
         return Promotion("champion", "first registered version of this model", None)
     version, best = champion
+    if erased_by:
+        reason = (
+            f"champion v{version} was trained on data later changed by erasure {erased_by}: "
+            f"replaceable ({metric} {value:.4f}, was {best:.4f})"
+        )
+        return Promotion("champion", reason, version)
     better = value - best > tolerance + EPSILON
     reason = (
         f"{metric} {value:.4f} {'>' if better else '<='} champion v{version}'s {best:.4f} "
@@ -45,13 +63,18 @@ def decide(
     return Promotion("champion" if better else "challenger", reason, version)
 
 
-def _champion(client: MlflowClient, name: str, metric: str) -> tuple[str, float] | None:
+def _champion(
+    client: MlflowClient, name: str, metric: str
+) -> tuple[tuple[str, float] | None, str | None]:
+    """The champion (version, metric) and, if an erasure tagged it, the request ids."""
     try:
         champion = client.get_model_version_by_alias(name, "champion")
     except mlflow.exceptions.MlflowException:
-        return None
+        return None, None
     best = client.get_run(champion.run_id).data.metrics.get(metric, float("-inf"))
-    return str(champion.version), best
+    tags = champion.tags or {}
+    erased = tags.get(ERASURE_REQUESTS_TAG) if tags.get(ERASURE_TAG) == ERASURE_RETRAIN else None
+    return (str(champion.version), best), erased
 
 
 def promote(
@@ -64,7 +87,8 @@ def promote(
     and why, so no version's tags still read "champion" once the alias has moved on.
     """
     client = MlflowClient(tracking_uri, registry_uri=tracking_uri)
-    decision = decide(metric, value, tolerance, _champion(client, name, metric))
+    champion, erased_by = _champion(client, name, metric)
+    decision = decide(metric, value, tolerance, champion, erased_by)
     if decision.alias == "champion":
         client.set_registered_model_alias(name, "champion", version)
         if "challenger" in client.get_registered_model(name).aliases:

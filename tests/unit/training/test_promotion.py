@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from pipeline.training.promotion import decide, promote
+from pipeline.training.promotion import (
+    ERASURE_REQUESTS_TAG,
+    ERASURE_RETRAIN,
+    ERASURE_TAG,
+    decide,
+    promote,
+)
 
 MODEL = "churn_model"
 
@@ -187,3 +193,29 @@ def test_the_champion_is_judged_on_its_logged_metric_not_the_challengers_claim(s
     # then it is compared with the champion's 0.9, so it is challenger and v1 stays
     assert promotion.alias == "challenger", "the bar is the champion, not the latest version"
     assert aliases(client) == {"champion": "1", "challenger": "3"}, aliases(client)
+
+
+def test_a_champion_tagged_by_an_erasure_is_replaced_even_by_a_worse_version(store):
+    # given a champion that an erasure tagged for retraining
+    uri, client = store
+    first = register(client, {"roc_auc": 0.8})
+    promote(uri, MODEL, first, "roc_auc", 0.8, 0.0)
+    client.set_model_version_tag(MODEL, first, ERASURE_TAG, ERASURE_RETRAIN)
+    client.set_model_version_tag(MODEL, first, ERASURE_REQUESTS_TAG, "E-1")
+    # when a worse version is registered after it
+    worse = register(client, {"roc_auc": 0.7})
+    promotion = promote(uri, MODEL, worse, "roc_auc", 0.7, 0.0)
+    # then it is champion, and the reason names the erasure
+    assert promotion.alias == "champion", promotion
+    assert "erasure E-1" in promotion.reason, promotion.reason
+    assert aliases(client)["champion"] == worse, aliases(client)
+
+
+def test_an_untagged_champion_still_needs_to_be_beaten(store):
+    # given a champion no erasure touched
+    uri, client = store
+    first = register(client, {"roc_auc": 0.8})
+    promote(uri, MODEL, first, "roc_auc", 0.8, 0.0)
+    # when a worse version is registered, then it is only challenger
+    worse = register(client, {"roc_auc": 0.7})
+    assert promote(uri, MODEL, worse, "roc_auc", 0.7, 0.0).alias == "challenger"
