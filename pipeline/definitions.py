@@ -1,4 +1,5 @@
-"""The code location: every declared dataset's assets, checks and job, and the resources."""
+"""The code location: every declared dataset's assets, checks and job, the resources, and the
+executor ``GOVERN_EXECUTOR`` names (the assets are the same whichever runs them)."""
 
 from pathlib import Path
 
@@ -8,13 +9,44 @@ from assets.factory import build_dataset_definitions
 from assets.resources import build_resources
 from pipeline import settings
 from pipeline.declarations.dataset import load_datasets
+from pipeline.errors import GovernError
+
+EXECUTORS = ("default", "multiprocess", "celery")
+
+
+def build_executor() -> dg.ExecutorDefinition | None:
+    """The executor chosen by configuration; None keeps Dagster's default.
+
+    ``celery``: each step is a Celery task on ``GOVERN_CELERY_QUEUE`` at
+    ``GOVERN_CELERY_BROKER``, run by whichever worker (``dagster-celery worker start``) takes it;
+    workers load this same code location and write to the same Dagster instance.
+    """
+    name = settings.executor()
+    if name not in EXECUTORS:
+        raise GovernError(f"GOVERN_EXECUTOR={name!r} is not one of {', '.join(EXECUTORS)}")
+    if name == "multiprocess":
+        return dg.multiprocess_executor
+    if name == "celery":
+        from dagster_celery import celery_executor
+
+        return celery_executor.configured(
+            {
+                "broker": settings.celery_broker(),
+                "config_source": {
+                    "task_default_queue": settings.celery_queue(),
+                    "worker_prefetch_multiplier": 1,
+                },
+            },
+            name="celery",
+        )
+    return None
 
 
 def build_definitions(root: Path | None = None) -> dg.Definitions:
     root = root or settings.project_root()
     return dg.Definitions.merge(
         *(build_dataset_definitions(dataset, root) for dataset in load_datasets(root)),
-        dg.Definitions(resources=build_resources()),
+        dg.Definitions(resources=build_resources(), executor=build_executor()),
     )
 
 

@@ -16,7 +16,8 @@ from collections.abc import Iterable
 import duckdb
 import pandas as pd
 
-from pipeline.storage.sql import qualified
+from pipeline.storage.sql import qualified, quote_ident
+from pipeline.storage.tables import PARTITION_COLUMN
 
 # ``{source}`` in a dataset's feature SQL: the source's published redacted table.
 PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
@@ -27,8 +28,18 @@ def staging_name(schema: str, table: str) -> str:
     return qualified("staging", f"{schema}__{table}")
 
 
-def read_table(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> pd.DataFrame:
-    return conn.execute(f"SELECT * FROM {qualified(schema, table)}").df()
+def read_table(
+    conn: duckdb.DuckDBPyConnection, schema: str, table: str, partition: str | None = None
+) -> pd.DataFrame:
+    """The table, or (``partition``) one batch's rows of a partitioned table, without the
+    partition column."""
+    if partition is None:
+        return conn.execute(f"SELECT * FROM {qualified(schema, table)}").df()
+    return conn.execute(
+        f"SELECT * EXCLUDE ({quote_ident(PARTITION_COLUMN)}) FROM {qualified(schema, table)} "
+        f"WHERE {quote_ident(PARTITION_COLUMN)} = ?",
+        [partition],
+    ).df()
 
 
 def frame_fingerprint(frame: pd.DataFrame) -> str:
