@@ -4,11 +4,11 @@ import argparse
 import sys
 
 import pipeline.cli
-from pipeline.cli import contracts, datasets, lineage, privacy, run, samples, ui
+from pipeline.cli import backfill, contracts, datasets, lineage, privacy, run, samples, ui
 from pipeline.cli.common import EXIT_USAGE, load_env_file
 from pipeline.errors import GovernError
 
-_GROUPS = (run, privacy, contracts, datasets, lineage, samples, ui)
+_GROUPS = (run, backfill, privacy, contracts, datasets, lineage, samples, ui)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,7 +14,7 @@ process; with ``celery`` (or ``multiprocess``) the job is loaded by reference (t
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import dagster as dg
@@ -38,6 +38,9 @@ class BackfillSummary:
     partitions: dict[str, RunSummary]
     downstream: RunSummary | None
     recovered_runs: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "success": self.success}
 
     @property
     def success(self) -> bool:
