@@ -1,9 +1,13 @@
 """Helpers for the tests: the checkout's root, and running a dataset in-process and reading back
 what it produced."""
 
+import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 import dagster as dg
 import duckdb
@@ -129,3 +133,17 @@ def split_into_daily_batches(root: Path, days: int = 4) -> list[str]:
         )
     )
     return keys
+
+
+def require_service(name: str, host: str, port: int, how_to_start: str) -> None:
+    """Skip the test when ``name`` does not answer on ``host:port``, saying how to start it;
+    with GOVERN_REQUIRE_SERVICES=1 (CI) fail instead, so such a test never silently stops
+    running."""
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return
+    except OSError as exc:
+        reason = f"{name} is not running on {host}:{port} ({exc}); start it: {how_to_start}"
+    if os.environ.get("GOVERN_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"GOVERN_REQUIRE_SERVICES=1: {reason}")
+    pytest.skip(reason)
