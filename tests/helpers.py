@@ -7,10 +7,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
-
 import dagster as dg
 import duckdb
+import pytest
 
 from pipeline.declarations.dataset import load_datasets
 from pipeline.definitions import build_definitions
