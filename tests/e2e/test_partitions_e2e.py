@@ -79,3 +79,20 @@ def test_a_backfill_runs_each_batch_as_a_partition_and_a_rerun_replaces_only_its
     with tables() as conn:
         orders = conn.execute("SELECT sum(n_orders) FROM features.customer_features").fetchone()
     assert orders[0] == sum(after.values()), "the features read every partition's orders"
+
+
+def test_a_backfill_of_a_dataset_without_batches_or_of_an_unknown_batch_is_a_usage_error(
+    project, capsys
+):
+    # given churn with daily batches, and readmission without any
+    keys = split_into_daily_batches(project)
+    # when a backfill names a dataset without a partitioned source, then it says so
+    assert main(["backfill", "--dataset", "readmission"]) == 2
+    assert "has no partitioned source" in capsys.readouterr().err
+    # when it names a batch that is not in the folder, then it lists the known ones
+    assert main(["backfill", "--dataset", "churn", "--partition", "2026-07-01.csv"]) == 2
+    err = capsys.readouterr().err
+    assert "no batch file ['2026-07-01.csv']" in err and keys[0] in err
+    # when `govern run` is given a file for the partitioned source, then it says what to do
+    assert main(["run", "--source", f"transactions={project / 'x.csv'}"]) == 2
+    assert "govern backfill --dataset churn --partition" in capsys.readouterr().err
