@@ -12,8 +12,9 @@ process; with ``celery`` (or ``multiprocess``) the job is loaded by reference (t
 ``pipeline.definitions``) so that workers can load the same code, and its steps go to them.
 """
 
+import multiprocessing
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -21,7 +22,7 @@ import dagster as dg
 from dagster._core.definitions.reconstruct import ReconstructableRepository
 
 from pipeline import settings
-from pipeline.declarations.dataset import DatasetSpec
+from pipeline.declarations.dataset import DatasetSpec, load_datasets
 from pipeline.errors import GovernError
 from pipeline.naming import job_name
 from pipeline.runs.recovery import fail_dead_runs, process_tags
@@ -83,16 +84,52 @@ def backfill_dataset(
     partitioned = [k for k in keys if graph.get(k).partitions_def is not None]
     rest = [k for k in keys if k not in partitioned]
     tags = {**process_tags(), BACKFILL_TAG: backfill_id}
-
-    def one(key: str) -> tuple[str, RunSummary]:
-        return key, _run(job, dataset, instance, partitioned, {**tags}, quiet, key)
-
-    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        done = dict(pool.map(one, chosen))
+    if parallel > 1:
+        done = _in_processes(dataset, chosen, partitioned, tags, quiet, parallel)
+    else:
+        done = {k: _run(job, dataset, instance, partitioned, tags, quiet, k) for k in chosen}
     downstream = None
     if all(s.success for s in done.values()):
         downstream = _run(job, dataset, instance, rest, tags, quiet, None)
     return BackfillSummary(dataset.name, backfill_id, done, downstream, recovered)
+
+
+def _in_processes(
+    dataset: DatasetSpec,
+    chosen: list[str],
+    selection: list[dg.AssetKey],
+    tags: dict[str, str],
+    quiet: bool,
+    parallel: int,
+) -> dict[str, RunSummary]:
+    """Partition runs at once, each launched from a fresh process of its own (spawned, with
+    this environment): Dagster's ``execute_job`` is not meant to run in several threads of one
+    process (two at once hung here, with the Celery executor)."""
+    context = multiprocessing.get_context("spawn")
+    names = [k.to_user_string() for k in selection]
+    with ProcessPoolExecutor(max_workers=parallel, mp_context=context) as pool:
+        futures = {
+            key: pool.submit(_run_partition, dataset.name, names, tags, quiet, key)
+            for key in chosen
+        }
+        return {key: future.result() for key, future in futures.items()}
+
+
+def _run_partition(
+    dataset_name: str, selection: list[str], tags: dict[str, str], quiet: bool, partition: str
+) -> RunSummary:
+    """One partition's run in a spawned process: the code location and the instance loaded
+    as any process loads them (``GOVERN_PROJECT_ROOT``, ``DAGSTER_HOME``)."""
+    from pipeline.definitions import build_definitions
+
+    root = settings.project_root()
+    dataset = next(d for d in load_datasets(root) if d.name == dataset_name)
+    defs = build_definitions(root)
+    job = defs.resolve_job_def(job_name(dataset_name))
+    keys = [dg.AssetKey.from_user_string(name) for name in selection]
+    with dg.DagsterInstance.get() as instance:
+        # The run names the process executing it, so a killed one is found dead and failed.
+        return _run(job, dataset, instance, keys, {**tags, **process_tags()}, quiet, partition)
 
 
 def _run(
