@@ -26,15 +26,20 @@ def _code_version(asset: dg.AssetsDefinition) -> str:
 def build_dataset_definitions(dataset: DatasetSpec, root: Path) -> dg.Definitions:
     """Assets for every source (ingest, redact), the feature table and the model."""
     contracts = load_contracts(dataset, root)
+    batches = batch_partitions(dataset, root)
+    partitions = {s: batches if s == dataset.partitioned_source else None for s in dataset.sources}
     raws = {
-        source: build_ingest_asset(dataset, source, root, loaded.policy.pii_columns())
+        source: build_ingest_asset(
+            dataset, source, root, loaded.policy.pii_columns(), partitions[source]
+        )
         for source, loaded in contracts.sources.items()
     }
     assets: list[dg.AssetsDefinition] = []
     for source, loaded in contracts.sources.items():
         readers = [source, *loaded.name_sources()]
         upstream = ":".join(_code_version(raws[r]) for r in readers)
-        assets += [raws[source], build_redact_asset(dataset, source, loaded, upstream)]
+        redact = build_redact_asset(dataset, source, loaded, upstream, partitions[source])
+        assets += [raws[source], redact]
     features = build_features_asset(
         contracts, upstream_version=":".join(_code_version(a) for a in assets)
     )
@@ -75,6 +80,18 @@ def _schema_change_checks(
         )
         for check in checks
     ]
+
+
+def batch_partitions(dataset: DatasetSpec, root: Path) -> dg.StaticPartitionsDefinition | None:
+    """The partitions of the dataset's batch source: one per file in its folder, keyed by the
+    file name, read when the code location loads (``SourceSpec`` says why static). Ingest and
+    redaction of that source run per partition; the feature table and the model, which are not
+    partitioned, read every partition (Dagster maps an unpartitioned asset onto all partitions
+    of its upstream)."""
+    source = dataset.partitioned_source
+    if source is None:
+        return None
+    return dg.StaticPartitionsDefinition(list(dataset.sources[source].batch_files(root)))
 
 
 def _landing_specs(dataset: DatasetSpec, root: Path) -> list[dg.AssetSpec]:

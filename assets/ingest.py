@@ -96,7 +96,11 @@ def _publish(
 
 
 def build_ingest_asset(
-    dataset: DatasetSpec, source: str, root: Path, pii_columns: dict[str, str]
+    dataset: DatasetSpec,
+    source: str,
+    root: Path,
+    pii_columns: dict[str, str],
+    partitions_def: dg.PartitionsDefinition | None = None,
 ) -> dg.AssetsDefinition:
     spec = dataset.sources[source]
     key = raw_asset(source)
@@ -121,6 +125,7 @@ def build_ingest_asset(
         deps=[landing_asset(source)],
         code_version=code_version,
         kinds={"deltalake", "duckdb"},
+        partitions_def=partitions_def,
         description=f"`{spec.path}` loaded by DuckDB into the Delta table `raw.{source}` "
         f"(restricted zone); rows that cannot be read are kept in `quarantine.{source}` with "
         "line number and reason.",
@@ -128,6 +133,9 @@ def build_ingest_asset(
     )
     def _ingest(context: dg.AssetExecutionContext, config: IngestConfig, warehouse: Warehouse):
         path = Path(config.path) if config.path else root / spec.path
+        if context.has_partition_key:
+            # A batch folder: this run's partition is the file of that name in it.
+            path = path / context.partition_key
         # The file is read into this step's own in-memory connection; the tables are published
         # only once every gate has passed.
         with warehouse.connect() as conn:

@@ -91,7 +91,11 @@ def _run_version(context: dg.AssetExecutionContext, key: str) -> int | None:
 
 
 def build_redact_asset(
-    dataset: DatasetSpec, source: str, contracts: SourceContracts, upstream_version: str
+    dataset: DatasetSpec,
+    source: str,
+    contracts: SourceContracts,
+    upstream_version: str,
+    partitions_def: dg.PartitionsDefinition | None = None,
 ) -> dg.AssetsDefinition:
     key = redacted_asset(source)
     policy, suite = contracts.policy, contracts.suite
@@ -130,6 +134,7 @@ def build_redact_asset(
         deps=[raw_asset(source), *(raw_asset(other) for other in name_sources)],
         code_version=code_version,
         kinds={"deltalake", "presidio"},
+        partitions_def=partitions_def,
         description=f"`raw.{source}` after `{declared['policy']}`, published as "
         f"`redacted.{source}` only if the residual-PII gate and the contract "
         f"`{declared['contract']}` pass.",
@@ -146,7 +151,9 @@ def build_redact_asset(
             for s in dict.fromkeys(readers)
         }
         with warehouse.connect(*input_versions, versions=input_versions) as conn:
-            raw = read_table(conn, "raw", source)
+            # A partitioned source is redacted one batch at a time (the run's partition).
+            partition = context.partition_key if context.has_partition_key else None
+            raw = read_table(conn, "raw", source, partition)
             names = names_from_other_sources(conn, policy, lambda other: qualified("raw", other))
         redactor = redaction.redactor(policy)
         redacted, report = redactor.redact(raw, other_names=names)

@@ -52,14 +52,19 @@ class Warehouse(dg.ConfigurableResource):
         self, context: dg.AssetExecutionContext, name: str, data: Data
     ) -> dict[str, int | str]:
         """Publish ``data`` as ``name`` in one Delta commit recording the run and asset;
-        returns the version and URI for the asset's metadata (prefixed for a quarantine)."""
+        returns the version and URI for the asset's metadata (prefixed for a quarantine).
+
+        A partitioned asset's run replaces only its own partition's rows."""
+        partition = context.partition_key if context.has_partition_key else None
         published = self.store().publish(
             *split_name(name),
             data,
             commit={
                 "dagster_run_id": context.run.run_id,
                 "dagster_asset": context.asset_key.to_user_string(),
+                **({"dagster_partition": partition} if partition is not None else {}),
             },
+            partition=partition,
         )
         prefix = "quarantine_" if name.startswith("quarantine.") else ""
         return {

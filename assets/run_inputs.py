@@ -5,8 +5,10 @@ publish new versions of the same Delta tables. A step reading "the latest versio
 its redacted table, features or model from the other run's table. So each step looks in its own
 run's event log (Dagster's record of what this run materialized) for the upstream asset and
 reads the exact Delta version that materialization recorded as ``table_version``. An upstream
-asset this run did not materialize (up to date, not selected) is read at the version its latest
-materialization recorded, as before.
+asset this run did not materialize (up to date, not selected) is read at its table's latest
+version: what its last materialization published, less whatever an erasure has deleted since
+(``govern erase`` commits deletions and vacuums the versions before them, so a recorded older
+version may no longer be readable, and must not be read).
 """
 
 import dagster as dg
@@ -28,10 +30,10 @@ def upstream_materialization(
 
 
 def upstream_table_version(instance: dg.DagsterInstance, run_id: str, key: str) -> int | None:
-    """The Delta version of ``key``'s table that this run should read (see the module); None
-    when no materialization recorded one (then the table's latest version is read)."""
+    """The Delta version of ``key``'s table that this run published; None when this run did not
+    materialize ``key`` (then the table's latest version is read, see the module)."""
     event = upstream_materialization(instance, run_id, key)
-    if event is None or event.asset_materialization is None:
+    if event is None or event.asset_materialization is None or event.run_id != run_id:
         return None
     version = metadata_value(event.asset_materialization.metadata.get("table_version"))
     return int(version) if version is not None else None

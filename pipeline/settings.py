@@ -146,3 +146,20 @@ def spacy_model() -> str:
 def verifier_model() -> str:
     """The residual verifier's spaCy model: ``$GOVERN_VERIFIER_MODEL`` or the default."""
     return os.environ.get("GOVERN_VERIFIER_MODEL", DEFAULT_VERIFIER_MODEL)
+
+
+def executor() -> str:
+    """Which Dagster executor runs a job's steps (``GOVERN_EXECUTOR``): ``default`` (Dagster's
+    own: a process per step, in-process for ``execute_in_process``), ``multiprocess`` or
+    ``celery`` (steps sent over a broker to Celery workers)."""
+    return os.environ.get("GOVERN_EXECUTOR", "default").strip().lower() or "default"
+
+
+def celery_broker() -> str:
+    """The Celery broker (``GOVERN_CELERY_BROKER``), default the local RabbitMQ."""
+    return os.environ.get("GOVERN_CELERY_BROKER", "pyamqp://guest:guest@127.0.0.1:5672//")
+
+
+def celery_queue() -> str:
+    """The queue steps are sent to and workers listen on (``GOVERN_CELERY_QUEUE``)."""
+    return os.environ.get("GOVERN_CELERY_QUEUE", "dagster")

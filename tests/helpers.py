@@ -155,3 +155,33 @@ def with_scaled_amounts(root: Path, out: Path, factor: float) -> Path:
         lines[number] = ",".join(fields)
     out.write_text("\n".join(lines) + "\n")
     return out
+
+
+def split_into_daily_batches(root: Path, days: int = 4) -> list[str]:
+    """Make the project's transactions a partitioned source: its rows split into ``days``
+    files, one a day, in ``data/raw/transactions/``, and ``datasets/churn.yaml`` pointing at
+    that folder with ``partitioned: by_file``. Returns the partition keys (the file names)."""
+    lines = (root / "data/raw/transactions.csv").read_text().splitlines()
+    header, rows = lines[0], lines[1:]
+    folder = root / "data/raw/transactions"
+    folder.mkdir()
+    keys = []
+    for day in range(days):
+        key = f"2026-06-{27 + day:02d}.csv"
+        chunk = rows[day * len(rows) // days : (day + 1) * len(rows) // days]
+        (folder / key).write_text("\n".join([header, *chunk]) + "\n")
+        keys.append(key)
+    (root / "data/raw/transactions.csv").unlink()
+    declaration = root / "datasets/churn.yaml"
+    text = declaration.read_text()
+    old = "    path: data/raw/transactions.csv\n"
+    assert old in text, "the churn declaration no longer names data/raw/transactions.csv"
+    declaration.write_text(
+        text.replace(old, "    path: data/raw/transactions\n    partitioned: by_file\n")
+        # A day holds a quarter of the rows: the SLA's row minimum is per batch.
+        .replace(
+            "      min_rows: 100\n      max_null_fraction: {transaction_id",
+            "      min_rows: 10\n      max_null_fraction: {transaction_id",
+        )
+    )
+    return keys

@@ -4,12 +4,23 @@ import argparse
 import sys
 
 import pipeline.cli
-from pipeline.cli import contracts, daemon, datasets, erasure, lineage, privacy, run, samples, ui
+from pipeline.cli import (
+    backfill,
+    contracts,
+    daemon,
+    datasets,
+    erasure,
+    lineage,
+    privacy,
+    run,
+    samples,
+    ui,
+)
 from pipeline.cli.common import EXIT_USAGE, load_env_file
 from pipeline.errors import GovernError
 from pipeline.settings import ProfileError
 
-_GROUPS = (run, privacy, contracts, datasets, lineage, erasure, samples, ui, daemon)
+_GROUPS = (run, backfill, privacy, contracts, datasets, lineage, erasure, samples, ui, daemon)
 
 
 def build_parser() -> argparse.ArgumentParser:

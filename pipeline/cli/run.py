@@ -45,11 +45,9 @@ def _selected(datasets: list, names: list[str]) -> list:
 def cmd_run(args: argparse.Namespace) -> int:
     quiet_libraries()
     hmac_key()  # fail early and warn; the Dagster resource reads it from the environment
-    from pipeline.cli.output import format_run_summary
     from pipeline.declarations.dataset import load_datasets
     from pipeline.definitions import build_definitions
     from pipeline.runs.instance import local_instance
-    from pipeline.runs.runner import run_dataset
 
     root = settings.project_root()
     datasets = _selected(load_datasets(root), args.dataset)
@@ -64,8 +62,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         datasets = [d for d in datasets if set(sources) & set(d.sources)]
     defs = build_definitions(root)
     instance = local_instance()
-    summaries = [
-        run_dataset(
+    summaries = [_run_one(defs, dataset, instance, sources, args, root) for dataset in datasets]
+    if args.json:
+        print(json.dumps([s.as_dict() for s in summaries], indent=2, default=str))
+    else:
+        for summary in summaries:
+            print(_format(summary))
+    return 0 if all(s.success for s in summaries) else EXIT_BLOCKED
+
+
+def _run_one(defs, dataset, instance, sources, args, root):
+    """A dataset's run; one with a partitioned source is a backfill of every partition."""
+    from pipeline.runs.backfill import backfill_dataset
+    from pipeline.runs.runner import run_dataset
+
+    if dataset.partitioned_source is None:
+        return run_dataset(
             defs,
             dataset,
             instance,
@@ -74,11 +86,17 @@ def cmd_run(args: argparse.Namespace) -> int:
             only_stale=not args.force,
             root=root,
         )
-        for dataset in datasets
-    ]
-    if args.json:
-        print(json.dumps([s.as_dict() for s in summaries], indent=2, default=str))
-    else:
-        for summary in summaries:
-            print(format_run_summary(summary))
-    return 0 if all(s.success for s in summaries) else EXIT_BLOCKED
+    if dataset.partitioned_source in sources:
+        raise GovernError(
+            f"--source {dataset.partitioned_source}: source of dataset {dataset.name!r} is "
+            "partitioned (a folder of batch files); add the file to its folder and run "
+            f"`govern backfill --dataset {dataset.name} --partition <file name>`"
+        )
+    return backfill_dataset(defs, dataset, instance, quiet=not args.verbose)
+
+
+def _format(summary) -> str:
+    from pipeline.cli.backfill import format_backfill
+    from pipeline.cli.output import format_run_summary
+
+    return format_run_summary(summary) if hasattr(summary, "run_id") else format_backfill(summary)

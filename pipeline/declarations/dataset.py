@@ -16,6 +16,9 @@ from pipeline.errors import DeclarationError
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 ColumnType = Literal["VARCHAR", "BIGINT", "INTEGER", "DOUBLE", "BOOLEAN", "DATE", "TIMESTAMP"]
 DEFAULT_DATE_FORMATS = ["%Y-%m-%d", "%d.%m.%Y", "%Y/%m/%d", "%d %b %Y"]
+# A batch's partition key is its file name: letters, digits, dot, dash, underscore only, so it
+# is safe in a Delta predicate, a Dagster partition key and a run tag alike.
+BATCH_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
 
 class StrictModel(BaseModel):
@@ -36,9 +39,24 @@ class SourceSla(StrictModel):
 
 
 class SourceSpec(StrictModel):
-    """One raw file and its ingest contract (expected columns and types)."""
+    """One raw file, or a folder of batch files, and its ingest contract (columns and types).
 
-    path: Path = Field(description="Raw file, relative to the project root.")
+    ``partitioned: by_file``: ``path`` is a folder and each file matching ``files`` is one
+    batch, a Dagster partition keyed by the file name. The keys are read from the folder when the
+    code location loads (a static partition set, not a dynamic one kept in the instance): the
+    folder is the single source of truth, every process loading the code (a Celery worker, the
+    UI) sees the same keys without a sensor, and a new batch appears on the next reload, which
+    every ``govern`` command does. A daily time window was not chosen: batches are not always
+    daily, and a missing day would be a partition without a file.
+    """
+
+    path: Path = Field(description="Raw file (or batch folder), relative to the project root.")
+    partitioned: Literal["by_file"] | None = Field(
+        default=None, description="by_file: path is a folder, each matching file a partition."
+    )
+    files: str = Field(
+        default="*.csv", min_length=1, description="Glob of the batch files in the folder."
+    )
     format: Literal["csv", "parquet"] | None = None
     delimiter: str = Field(default=",", min_length=1, max_length=1)
     columns: dict[str, ColumnType] = Field(min_length=1)
@@ -49,7 +67,22 @@ class SourceSpec(StrictModel):
 
     @property
     def file_format(self) -> str:
-        return self.format or ("parquet" if self.path.suffix == ".parquet" else "csv")
+        suffix = Path(self.files).suffix if self.partitioned else self.path.suffix
+        return self.format or ("parquet" if suffix == ".parquet" else "csv")
+
+    def batch_files(self, root: Path) -> dict[str, Path]:
+        """The batches of a partitioned source, by partition key (the file name), sorted."""
+        folder = root / self.path
+        if not self.partitioned or not folder.is_dir():
+            return {}
+        batches = {p.name: p for p in sorted(folder.glob(self.files)) if p.is_file()}
+        for name in batches:
+            if not re.match(BATCH_NAME_PATTERN, name):
+                raise DeclarationError(
+                    f"{folder / name}: a batch file name is its partition key and may hold only "
+                    "letters, digits, '.', '-' and '_'; rename the file"
+                )
+        return batches
 
     @model_validator(mode="after")
     def _key_is_a_column(self) -> "SourceSpec":
@@ -149,6 +182,22 @@ class DatasetSpec(StrictModel):
     sources: dict[str, SourceSpec] = Field(min_length=1)
     features: FeatureSpec
     model: ModelSpec
+
+    @property
+    def partitioned_source(self) -> str | None:
+        """The source that arrives in batches, if any (at most one: a job has one partition
+        set, and every partitioned asset of the dataset shares it)."""
+        return next((s for s, spec in self.sources.items() if spec.partitioned), None)
+
+    @model_validator(mode="after")
+    def _one_partitioned_source(self) -> "DatasetSpec":
+        partitioned = [s for s, spec in self.sources.items() if spec.partitioned]
+        if len(partitioned) > 1:
+            raise ValueError(
+                f"sources {partitioned} are all partitioned; at most one source of a dataset may "
+                "arrive in batches (split the dataset, or merge the batch folders)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _names_are_valid(self) -> "DatasetSpec":

@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from pipeline.storage.sql import qualified
+from pipeline.storage.sql import qualified, quote_ident
+from pipeline.storage.tables import PARTITION_COLUMN
 
 _DATETIME_US = np.dtype("datetime64[us]")
 # ``{source}`` in a dataset's feature SQL: the source's published redacted table.
@@ -30,11 +31,24 @@ def staging_name(schema: str, table: str) -> str:
     return qualified("staging", f"{schema}__{table}")
 
 
-def read_table(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> pd.DataFrame:
-    return query_frame(conn, f"SELECT * FROM {qualified(schema, table)}")
+def read_table(
+    conn: duckdb.DuckDBPyConnection, schema: str, table: str, partition: str | None = None
+) -> pd.DataFrame:
+    """The table, or (``partition``) one batch's rows of a partitioned table, without the
+    partition column."""
+    if partition is None:
+        return query_frame(conn, f"SELECT * FROM {qualified(schema, table)}")
+    return query_frame(
+        conn,
+        f"SELECT * EXCLUDE ({quote_ident(PARTITION_COLUMN)}) FROM {qualified(schema, table)} "
+        f"WHERE {quote_ident(PARTITION_COLUMN)} = ?",
+        [partition],
+    )
 
 
-def query_frame(conn: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
+def query_frame(
+    conn: duckdb.DuckDBPyConnection, sql: str, params: list | None = None
+) -> pd.DataFrame:
     """The result of ``sql`` as a pandas frame, typed as DuckDB's ``.df()`` types it, with one
     Python object per distinct text in a column.
 
@@ -44,7 +58,7 @@ def query_frame(conn: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
     smaller in memory. The types are ``.df()``'s: integers and booleans with NULLs nullable,
     dates ``datetime64[us]``, decimals float.
     """
-    table = conn.sql(sql).to_arrow_table()
+    table = conn.sql(sql, params=params).to_arrow_table()
     frame = table.to_pandas(date_as_object=False)
     for position, (field, column) in enumerate(zip(table.schema, table.columns, strict=True)):
         converted = _as_duckdb_types(frame.iloc[:, position], field.type, column)
