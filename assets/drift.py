@@ -10,6 +10,7 @@ check: when it blocks, Dagster does not run the model.
 import dagster as dg
 
 from assets.evidence import metadata_value
+from assets.openlineage import LineageSpec, OpenLineageResource, emits_openlineage, tables
 from assets.resources import MlflowResource, Warehouse
 from assets.run_inputs import materialized_in_run, upstream_table_version
 from pipeline.declarations.dataset import DatasetSpec
@@ -30,8 +31,21 @@ def build_drift_check(dataset: DatasetSpec) -> dg.AssetChecksDefinition:
         description=f"PSI of each feature of `{spec.name}` against the champion's training "
         f"profile: warn above {limits.warn_psi}, block training above {limits.block_psi}.",
     )
+    @emits_openlineage(
+        dataset.name,
+        LineageSpec(
+            features,
+            inputs=tables({features: f"features.{features}"}),
+            job_name=f"{features}.drift",
+            job_type="ASSET_CHECK",
+            checks_on_input=True,
+        ),
+    )
     def _drift(
-        context: dg.AssetCheckExecutionContext, warehouse: Warehouse, mlflow: MlflowResource
+        context: dg.AssetCheckExecutionContext,
+        warehouse: Warehouse,
+        mlflow: MlflowResource,
+        openlineage: OpenLineageResource,
     ) -> dg.AssetCheckResult:
         reference = champion_profile(mlflow.resolved_tracking_uri(), spec.name)
         if reference is None:

@@ -10,11 +10,13 @@ import hashlib
 import dagster as dg
 
 from assets.checks import audited, contract_check_specs, row_counts, screened_check_results
+from assets.openlineage import LineageSpec, OpenLineageResource, emits_openlineage, tables
 from assets.resources import Warehouse
 from assets.run_inputs import upstream_table_version
 from pipeline.contracts.dataset import DatasetContracts
 from pipeline.contracts.rows import screen
 from pipeline.lineage.column_lineage import feature_column_lineage
+from pipeline.lineage.openlineage import FEATURE_SQL
 from pipeline.naming import redacted_asset, suite_file
 from pipeline.storage.sandbox import redacted_sandbox
 from pipeline.storage.warehouse import frame_fingerprint
@@ -61,7 +63,19 @@ def build_features_asset(contracts: DatasetContracts, upstream_version: str) -> 
             "table": f"features.{name}",
         },
     )
-    def _features(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    @emits_openlineage(
+        dataset.name,
+        LineageSpec(
+            name,
+            inputs=tables({redacted_asset(s): f"redacted.{s}" for s in dataset.sources}),
+            outputs=tables({name: f"features.{name}", f"quarantine.{name}": f"quarantine.{name}"}),
+            default_transformation=FEATURE_SQL,
+            sql=dataset.features.sql.strip(),
+        ),
+    )
+    def _features(
+        context: dg.AssetExecutionContext, warehouse: Warehouse, openlineage: OpenLineageResource
+    ):
         # Only the redacted tables this run published (never a concurrent run's), each pinned
         # to its version, on a locked connection that can reach nothing else.
         run_id = context.run.run_id

@@ -11,12 +11,14 @@ import duckdb
 import pyarrow as pa
 
 from assets.checks import audited, gate_result
+from assets.openlineage import LineageSpec, OpenLineageResource, emits_openlineage, tables
 from assets.resources import Warehouse
 from pipeline.declarations.dataset import DatasetSpec, SourceSpec
 from pipeline.errors import IngestError
 from pipeline.ingest.gate import SlaResult, ingest_gate, sla_results
 from pipeline.ingest.reader import ingest_to_table
 from pipeline.ingest.rejects import summarize_reasons
+from pipeline.lineage.openlineage import dataset_for_uri
 from pipeline.naming import display_path, landing_asset, raw_asset
 from pipeline.storage.warehouse import staging_name
 
@@ -131,7 +133,22 @@ def build_ingest_asset(
         "line number and reason.",
         metadata={"source_path": str(spec.path), "table": f"raw.{source}"},
     )
-    def _ingest(context: dg.AssetExecutionContext, config: IngestConfig, warehouse: Warehouse):
+    @emits_openlineage(
+        dataset.name,
+        LineageSpec(
+            key,
+            inputs=lambda call: {
+                landing_asset(source): dataset_for_uri(str(call["config"].path or root / spec.path))
+            },
+            outputs=tables({key: f"raw.{source}", f"quarantine.{source}": f"quarantine.{source}"}),
+        ),
+    )
+    def _ingest(
+        context: dg.AssetExecutionContext,
+        config: IngestConfig,
+        warehouse: Warehouse,
+        openlineage: OpenLineageResource,
+    ):
         path = Path(config.path) if config.path else root / spec.path
         if context.has_partition_key:
             # A batch folder: this run's partition is the file of that name in it.

@@ -17,11 +17,13 @@ from assets.checks import (
     row_counts,
     screened_check_results,
 )
+from assets.openlineage import LineageSpec, OpenLineageResource, emits_openlineage, tables
 from assets.resources import RedactionResource, Warehouse
 from assets.run_inputs import upstream_table_version
 from pipeline.contracts.dataset import SourceContracts
 from pipeline.contracts.rows import GATE_COLUMN, REASON_COLUMN, screen
 from pipeline.declarations.dataset import DatasetSpec
+from pipeline.lineage.openlineage import redaction_transformations
 from pipeline.naming import policy_file, raw_asset, redacted_asset, suite_file
 from pipeline.privacy.known_values import names_from_other_sources
 from pipeline.privacy.policy import HashRule, PiiPolicy
@@ -140,8 +142,20 @@ def build_redact_asset(
         f"`{declared['contract']}` pass.",
         metadata={**declared, "table": f"redacted.{source}"},
     )
+    @emits_openlineage(
+        dataset.name,
+        LineageSpec(
+            key,
+            inputs=tables({raw_asset(o): f"raw.{o}" for o in [source, *sorted(name_sources)]}),
+            outputs=tables({key: f"redacted.{source}", f"quarantine.{key}": f"quarantine.{key}"}),
+            transformations=redaction_transformations(policy),
+        ),
+    )
     def _redact(
-        context: dg.AssetExecutionContext, warehouse: Warehouse, redaction: RedactionResource
+        context: dg.AssetExecutionContext,
+        warehouse: Warehouse,
+        redaction: RedactionResource,
+        openlineage: OpenLineageResource,
     ):
         # The raw tables this run published (never a concurrent run's), each pinned to its
         # version, which the metadata records.

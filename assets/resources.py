@@ -12,6 +12,7 @@ import dagster as dg
 import duckdb
 from pydantic import Field
 
+from assets.openlineage import OpenLineageResource
 from pipeline import settings
 from pipeline.privacy.policy import PiiPolicy
 from pipeline.privacy.redactor import Redactor
@@ -115,4 +116,5 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
         "warehouse": Warehouse(),
         "redaction": RedactionResource(hmac_key=dg.EnvVar("GOVERN_HMAC_KEY")),
         "mlflow": MlflowResource(),
+        "openlineage": OpenLineageResource(),
     }

@@ -15,11 +15,13 @@ import pandas as pd
 from assets.checks import audited, gate_result
 from assets.drift import drift_refusal
 from assets.evidence import upstream_facts
+from assets.openlineage import LineageSpec, OpenLineageResource, emits_openlineage, tables
 from assets.resources import MlflowResource, Warehouse
 from assets.run_inputs import upstream_table_version
 from pipeline import settings as app_settings
 from pipeline.declarations.dataset import DatasetSpec, ModelSpec
 from pipeline.lineage.bom import build_bom, model_record
+from pipeline.lineage.openlineage import model_dataset
 from pipeline.lineage.provenance import code_state
 from pipeline.naming import source_assets
 from pipeline.storage.warehouse import read_table
@@ -188,11 +190,22 @@ def build_train_asset(
             "features": dg.MetadataValue.json(spec.features),
         },
     )
+    @emits_openlineage(
+        dataset.name,
+        LineageSpec(
+            spec.name,
+            inputs=tables({features_name: f"features.{features_name}"}),
+            outputs=lambda call: {
+                spec.name: model_dataset(call["mlflow"].resolved_tracking_uri(), spec.name)
+            },
+        ),
+    )
     def _train(
         context: dg.AssetExecutionContext,
         config: TrainingConfig,
         warehouse: Warehouse,
         mlflow: MlflowResource,
+        openlineage: OpenLineageResource,
     ):
         refusal = drift_refusal(context.instance, dataset, context.run.run_id)
         if refusal:

@@ -1,9 +1,28 @@
 """The audit report: a model version's BOM as Markdown and as a standalone HTML page."""
 
 import html
+import re
 from typing import Any
 
+from pipeline import settings
 from pipeline.lineage.tree import lineage_tree, residual_line
+
+
+def _links(bom: dict[str, Any]) -> tuple[str, str]:
+    """The MLflow run and model version, and the Dagster run, as links to their UIs
+    (``GOVERN_MLFLOW_UI_URL``, ``GOVERN_DAGSTER_UI_URL``) that name their ids."""
+    model, dagster = bom["model"], bom["dagster"]
+    mlflow_ui, dagster_ui = settings.mlflow_ui_url(), settings.dagster_ui_url()
+    run = f"[run `{model['mlflow_run_id']}`]({mlflow_ui}/#/runs/{model['mlflow_run_id']})"
+    version = (
+        f"[{model['name']} version {model['version']}]"
+        f"({mlflow_ui}/#/models/{model['name']}/versions/{model['version']})"
+    )
+    dagster_run = (
+        f"[run `{dagster['run_id']}`]({dagster_ui}/runs/{dagster['run_id']}) "
+        f"(job `{dagster['job']}`)"
+    )
+    return f"{run}; registered as {version}", dagster_run
 
 
 def audit_markdown(bom: dict[str, Any], erasures: list[dict[str, Any]] | None = None) -> str:
@@ -11,6 +30,7 @@ def audit_markdown(bom: dict[str, Any], erasures: list[dict[str, Any]] | None = 
     summaries: ids, times, reasons, what was changed; never a subject or a value)."""
     model = bom["model"]
     name = f"{model['name']}@{model['version']}"
+    mlflow_links, dagster_link = _links(bom)
     affected = [e["request"] for e in erasures or [] if name in e.get("models", [])]
     out = [
         f"# Audit report: {model['name']} version {model['version']}",
@@ -29,8 +49,8 @@ def audit_markdown(bom: dict[str, Any], erasures: list[dict[str, Any]] | None = 
         f"{model['test_size']} |",
         f"| evaluation gate | {model['evaluation_gate']} |",
         *(f"| {k} | {v:.4f} |" for k, v in model["metrics"].items()),
-        f"| MLflow run | `{model['mlflow_run_id']}` |",
-        f"| Dagster run | `{bom['dagster']['run_id']}` (job `{bom['dagster']['job']}`) |",
+        f"| MLflow | {mlflow_links} |",
+        f"| Dagster | {dagster_link} |",
         "",
         "## Sources",
         "",
@@ -182,8 +202,12 @@ def markdown_to_html(markdown: str, title: str) -> str:
     )
 
 
+_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
+
+
 def _inline(text: str) -> str:
     escaped = html.escape(text)
+    escaped = _LINK.sub(r'<a href="\2">\1</a>', escaped)
     parts = escaped.split("`")
     escaped = "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
     parts = escaped.split("**")

@@ -1,8 +1,8 @@
 """Canary: known PII planted in the input must appear nowhere the pipeline writes or reports.
 
 Searched: every redacted and feature table, every Dagster event of the run (metadata, check
-evidence, log messages), every MLflow param, tag and artifact, the MLflow database itself, and
-the printed summary of `govern run --json`.
+evidence, log messages), every MLflow param, tag and artifact, the MLflow database itself, the
+OpenLineage events, and the printed summary of `govern run --json`.
 """
 
 import csv
@@ -125,3 +125,7 @@ def test_planted_pii_appears_nowhere_downstream(project, capsys):
         assert not found, f"MLflow artifact {path.name} leaks {found}"
     database = settings.govern_home() / "mlflow.db"
     assert not leaks(database.read_bytes().decode("utf-8", errors="replace")), "mlflow.db leaks"
+    # and no OpenLineage event (datasets, schemas, column lineage, gate verdicts) holds one
+    events = settings.govern_home() / "openlineage" / "events.jsonl"
+    assert events.stat().st_size > 0, "the run's OpenLineage events must be searched"
+    assert not leaks(events.read_text(encoding="utf-8")), "OpenLineage events leak"

@@ -66,6 +66,14 @@ def test_lineage_gives_sha256sum_of_each_source_and_reproduce_matches(
     markdown = (tmp_path / "reports" / "churn_model-v1.md").read_text()
     html = (tmp_path / "reports" / "churn_model-v1.html").read_text()
     assert lineage["sources"]["customers"]["sha256"] in markdown and "<table>" in html
+    # and it links both ways: to the MLflow run and model version, and to the Dagster run
+    from pipeline import settings
+
+    mlflow_run = client.get_model_version("churn_model", "1").run_id
+    dagster_run = lineage["dagster"]["run_id"]
+    assert f'href="{settings.mlflow_ui_url()}/#/runs/{mlflow_run}"' in html
+    assert f'href="{settings.mlflow_ui_url()}/#/models/churn_model/versions/1"' in html
+    assert f'href="{settings.dagster_ui_url()}/runs/{dagster_run}"' in html
 
 
 def test_a_policy_edit_marks_downstream_stale_and_shows_in_the_new_lineage(

@@ -34,7 +34,9 @@ def test_definitions_load_with_every_asset_check_resource_and_job():
     repo = loaded.get_repository_def()
     # then the churn job, resources and assets are all there
     assert repo.has_job("churn_job"), "the dataset factory should build churn_job"
-    assert set(loaded.resources) == {"warehouse", "redaction", "mlflow"}, loaded.resources
+    assert set(loaded.resources) == {"warehouse", "redaction", "mlflow", "openlineage"}, (
+        loaded.resources
+    )
     assert repo.asset_graph.get_all_asset_keys(), "no assets were built"
 
 
