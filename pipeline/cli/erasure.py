@@ -92,12 +92,12 @@ def _erase_all(args: argparse.Namespace, subjects: list[tuple[int, str]], key: b
 
 
 def _verify(args: argparse.Namespace, key: bytes) -> int:
-    from pipeline.cli.erasure_output import format_proof, place_json
+    from pipeline.cli.erasure_output import format_proof
     from pipeline.erasure.service import verify_request
 
     request, proof, others = verify_request(settings.project_root(), args.verify, key)
     if args.json:
-        print(json.dumps({"request": args.verify, "proof": [place_json(p) for p in proof]}))
+        print(json.dumps({"request": args.verify, "proof": [p.as_record() for p in proof]}))
     else:
         print(f"erasure {args.verify} (dataset {request['dataset']}): searched again")
         print(format_proof(proof, request.get("not_searched_too_short", []), others))

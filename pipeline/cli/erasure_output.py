@@ -3,16 +3,6 @@
 from typing import Any
 
 
-def place_json(place) -> dict[str, Any]:
-    return {
-        "place": place.label,
-        "files": place.files,
-        "parquet_decoded": place.decoded_files,
-        "found": dict(place.found),
-        "files_with_hits": sorted(place.where),
-    }
-
-
 def erasure_json(result) -> dict[str, Any]:
     return {
         "request": result.request,
@@ -25,7 +15,7 @@ def erasure_json(result) -> dict[str, Any]:
         "tables": result.tables,
         "artifacts": result.artifacts,
         "models": result.models,
-        "proof": [place_json(p) for p in result.proof],
+        "proof": [p.as_record() for p in result.proof],
         "clean": result.clean,
         "not_searched": result.not_searched,
     }

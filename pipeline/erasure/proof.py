@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 
@@ -57,6 +58,16 @@ class Place:
     decoded_files: int = 0
     found: Counter = field(default_factory=Counter)
     where: set[str] = field(default_factory=set)  # files with a hit (paths, never values)
+
+    def as_record(self) -> dict[str, Any]:
+        """The place for the ledger and ``--json``: counts and paths, never a value."""
+        return {
+            "place": self.label,
+            "files": self.files,
+            "parquet_decoded": self.decoded_files,
+            "found": dict(self.found),
+            "files_with_hits": sorted(self.where),
+        }
 
 
 @dataclass(frozen=True)

@@ -126,19 +126,9 @@ def _verified(result: Erasure) -> dict[str, Any]:
         "event": "verified" if result.clean else "verify-failed",
         "request": result.request,
         "dataset": result.subject.dataset,
-        "proof": [_place_record(p) for p in result.proof],
+        "proof": [p.as_record() for p in result.proof],
         "not_searched_too_short": result.too_short,
         "not_searched": result.not_searched,
-    }
-
-
-def _place_record(place: Place) -> dict[str, Any]:
-    return {
-        "place": place.label,
-        "files": place.files,
-        "parquet_decoded": place.decoded_files,
-        "found": dict(place.found),
-        "files_with_hits": sorted(place.where),
     }
 
 
@@ -295,7 +285,7 @@ def verify_request(
             "event": "verified" if not any(p.found for p in proof) else "verify-failed",
             "request": request_id,
             "dataset": request["dataset"],
-            "proof": [_place_record(p) for p in proof],
+            "proof": [p.as_record() for p in proof],
             "not_searched": others,
         }
     )
