@@ -100,10 +100,12 @@ def screen(suite: ContractSuite, frame: pd.DataFrame, stage_budget: float) -> Sc
 
     A row failing several clauses is quarantined once, under the first clause it fails (in the
     suite's order); each clause still counts every row it failed. The table-level and warning
-    clauses are then validated on the rows that would be published.
+    clauses are then validated on the rows that would be published: when no row was
+    quarantined, that is the frame GX already read, and its results are reused (one GX pass
+    over a large clean table, not two).
     """
     row_clauses = [c for c in suite.clauses if is_row_level(c)]
-    failures = row_failures(suite, frame, row_clauses) if row_clauses else {}
+    failures, whole = row_failures(suite, frame, row_clauses) if row_clauses else ({}, None)
     reasons = pd.Series(pd.NA, index=frame.index, dtype="object")
     gates = pd.Series(pd.NA, index=frame.index, dtype="object")
     row_gates = []
@@ -119,5 +121,7 @@ def screen(suite: ContractSuite, frame: pd.DataFrame, stage_budget: float) -> Sc
     quarantined = frame[bad].assign(**{GATE_COLUMN: gates[bad], REASON_COLUMN: reasons[bad]})
     kept = frame[~bad] if bad.any() else frame  # no copy of a large table that lost no row
     row_names = {c.check_name for c in row_clauses}
-    table_results = [r for r in validate(suite, kept) if r.clause.check_name not in row_names]
+    # A table that lost no row was already validated whole, in the same GX pass.
+    results = whole if whole is not None and not bad.any() else validate(suite, kept)
+    table_results = [r for r in results if r.clause.check_name not in row_names]
     return Screened(kept, quarantined, row_gates, table_results)

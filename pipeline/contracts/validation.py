@@ -83,39 +83,42 @@ def _items(suite: ContractSuite, frame: pd.DataFrame, result_format: Any) -> lis
 
 def validate(suite: ContractSuite, frame: pd.DataFrame) -> list[ClauseResult]:
     """Run every clause of the suite on ``frame``; results in the suite's order."""
-    outcomes = []
-    for clause, item in zip(suite.clauses, _items(suite, frame, "SUMMARY"), strict=True):
-        details = dict(item.result or {})
-        if item.exception_info and item.exception_info.get("raised_exception"):
-            message = item.exception_info.get("exception_message", "GX raised an exception")
-            details = {"observed_value": f"error: {str(message)[:200]}"}
-        outcomes.append(
-            ClauseResult(
-                clause=clause,
-                success=bool(item.success),
-                observed_value=_plain(details.get("observed_value")),
-                unexpected_count=details.get("unexpected_count"),
-                unexpected_percent=details.get("unexpected_percent"),
-                unexpected_sample=[
-                    _plain(v) for v in (details.get("partial_unexpected_list") or [])[:_MAX_SAMPLE]
-                ],
-            )
-        )
-    return outcomes
+    items = _items(suite, frame, "SUMMARY")
+    return [_result(clause, item) for clause, item in zip(suite.clauses, items, strict=True)]
+
+
+def _result(clause: Clause, item: Any) -> ClauseResult:
+    details = dict(item.result or {})
+    if item.exception_info and item.exception_info.get("raised_exception"):
+        message = item.exception_info.get("exception_message", "GX raised an exception")
+        details = {"observed_value": f"error: {str(message)[:200]}"}
+    return ClauseResult(
+        clause=clause,
+        success=bool(item.success),
+        observed_value=_plain(details.get("observed_value")),
+        unexpected_count=details.get("unexpected_count"),
+        unexpected_percent=details.get("unexpected_percent"),
+        unexpected_sample=[
+            _plain(v) for v in (details.get("partial_unexpected_list") or [])[:_MAX_SAMPLE]
+        ],
+    )
 
 
 def row_failures(
     suite: ContractSuite, frame: pd.DataFrame, clauses: list[Clause]
-) -> dict[str, pd.Index]:
-    """For each of ``clauses`` (row-level ones), the index of every row of ``frame`` it fails.
+) -> tuple[dict[str, pd.Index], list[ClauseResult]]:
+    """For each of ``clauses`` (row-level ones), the index of every row of ``frame`` it fails;
+    and every clause's result on the whole ``frame`` from the same GX pass (what ``validate``
+    gives, so a caller whose frame loses no row need not validate it again).
 
     GX's ``COMPLETE`` result format lists the pandas index of every unexpected row; a clause GX
     could not evaluate (an exception) fails every row, so nothing unchecked is published.
     """
     wanted = {c.check_name for c in clauses}
-    found = {}
+    found, results = {}, []
     complete = {"result_format": "COMPLETE", "return_unexpected_index_query": False}
     for clause, item in zip(suite.clauses, _items(suite, frame, complete), strict=True):
+        results.append(_result(clause, item))
         if clause.check_name not in wanted:
             continue
         if item.exception_info and item.exception_info.get("raised_exception"):
@@ -124,7 +127,7 @@ def row_failures(
             found[clause.check_name] = pd.Index(
                 (item.result or {}).get("unexpected_index_list") or []
             )
-    return found
+    return found, results
 
 
 def _plain(value: Any) -> Any:

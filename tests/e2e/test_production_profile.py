@@ -142,12 +142,11 @@ def test_a_run_submitted_to_the_queue_is_dequeued_and_executed_by_the_daemon(
     # given the production instance, whose coordinator queues every submitted run
     with local_instance() as instance:
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
-        # when a run of the churn job's ingest step is launched as from the UI (in one process:
-        # the daemon path is under test, not the pipeline) and `govern daemon` runs
+        # when a run of the churn job's ingest step is launched as from the UI (in one process,
+        # as every job runs by default) and `govern daemon` runs
         launched = subprocess.run(
             [sys.executable, "-m", "dagster", "job", "launch", "-w", str(REPO / "workspace.yaml")]
-            + ["-j", "churn_job", "-o", "raw_customers"]
-            + ["--config-json", json.dumps({"execution": {"config": {"in_process": {}}}})],
+            + ["-j", "churn_job", "-o", "raw_customers"],
             cwd=REPO,
             capture_output=True,
             text=True,

@@ -7,6 +7,7 @@ import pandas as pd
 
 from pipeline.contracts.rows import GATE_COLUMN, REASON_COLUMN, screen
 from pipeline.contracts.suite import load_suite
+from pipeline.contracts.validation import validate
 
 
 def suite(tmp_path: Path, *expectations: dict):
@@ -105,3 +106,36 @@ def test_table_clauses_and_warnings_never_quarantine(tmp_path):
         ("unique__id", False),
         ("range__amount", False),
     ]
+
+
+def test_table_clauses_are_judged_on_the_rows_kept(tmp_path):
+    # given a row count that 20 rows meet and 19 do not, and one row failing a value set
+    contract = suite(
+        tmp_path,
+        critical("expect_column_values_to_be_in_set", column="channel", value_set=["web", "app"]),
+        critical("expect_table_row_count_to_be_between", min_value=20),
+    )
+    # when screened: the bad row goes to quarantine
+    screened = screen(contract, ORDERS, 0.10)
+    # then the row count is judged on the 19 rows kept, not on the 20 read
+    assert [(r.clause.check_name, r.success, r.observed_value) for r in screened.table_results] == [
+        ("row_count", False, 19)
+    ]
+
+
+def test_a_clean_table_gets_the_results_of_validating_it_whole(tmp_path):
+    # given a frame no row-level clause rejects, and table clauses that pass and fail on it
+    clean = ORDERS[ORDERS["id"] <= 18]
+    contract = suite(
+        tmp_path,
+        critical("expect_column_values_to_be_in_set", column="channel", value_set=["web", "app"]),
+        critical("expect_table_row_count_to_be_between", min_value=10),
+        critical("expect_column_values_to_be_unique", column="channel"),
+    )
+    # when screened (one GX pass: nothing is quarantined, so it is not validated again)
+    screened = screen(contract, clean, 0.0)
+    # then its table results are what validating the whole frame gives
+    whole = [r for r in validate(contract, clean) if r.clause.check_name != "in_set__channel"]
+    assert screened.quarantined.empty and screened.kept is clean
+    assert screened.table_results == whole
+    assert [r.success for r in screened.table_results] == [True, False]
