@@ -43,6 +43,12 @@ RUN_HERE = {
         "diff churn_model@1 churn_model@2",
         "churn_model",
     ),
+    # The README's example subject is not in the sample: found nowhere, nothing is erased, and
+    # `--allow-missing` makes that exit 0 (the real erasure: tests/e2e/test_erasure_e2e.py).
+    ".venv/bin/govern erase --dataset churn --subject customer_id=1042 [--reason TEXT]": (
+        "erase --dataset churn --subject customer_id=1042 --reason 'readme' --allow-missing",
+        "nothing erased",
+    ),
     ".venv/bin/govern reproduce churn_model@3": ("reproduce churn_model@1", "MATCH"),
     ".venv/bin/govern report churn_model@3": ("report churn_model@1", "report"),
     ".venv/bin/govern generate (--customers N | --patients N) [--out DIR]": (
