@@ -56,7 +56,7 @@ def build_dataset_definitions(dataset: DatasetSpec, root: Path) -> dg.Definition
         description=f"Every asset of dataset '{dataset.name}', from raw files to the model.",
     )
     return dg.Definitions(
-        assets=[*_landing_specs(dataset, root), *assets],
+        assets=[*_landing_specs(dataset, root, batches), *assets],
         asset_checks=[*schema_checks, build_drift_check(dataset)],
         jobs=[job],
     )
@@ -94,14 +94,18 @@ def batch_partitions(dataset: DatasetSpec, root: Path) -> dg.StaticPartitionsDef
     return dg.StaticPartitionsDefinition(list(dataset.sources[source].batch_files(root)))
 
 
-def _landing_specs(dataset: DatasetSpec, root: Path) -> list[dg.AssetSpec]:
+def _landing_specs(
+    dataset: DatasetSpec, root: Path, batches: dg.PartitionsDefinition | None
+) -> list[dg.AssetSpec]:
     """The landing files, as external assets: Dagster does not make them, it observes them
-    (``pipeline.runs.staleness``), so a changed file marks everything downstream stale."""
+    (``pipeline.runs.staleness``), so a changed file marks everything downstream stale. A batch
+    folder is partitioned like its ingest asset: a changed batch marks only its partition."""
     return [
         dg.AssetSpec(
             landing_asset(source),
             group_name=dataset.name,
             kinds={"file"},
+            partitions_def=batches if spec.partitioned else None,
             description=f"Landing file of source '{source}' (`{spec.path}` unless a run "
             "names another); its data version is the file's sha256.",
             metadata={"path": display_path(root / spec.path, root)},

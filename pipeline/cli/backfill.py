@@ -66,7 +66,19 @@ def format_backfill(summary) -> str:
     """One line per partition run, then the downstream run's full summary."""
     from pipeline.cli.output import format_run_summary
 
-    lines = [f"backfill {summary.backfill_id} of dataset {summary.dataset}", "", "partitions:"]
+    if summary.up_to_date:
+        return (
+            f"dataset {summary.dataset} is up to date: no batch file is new or changed, and "
+            "nothing else is stale (--force reruns everything)\n"
+        )
+    lines = [f"backfill {summary.backfill_id} of dataset {summary.dataset}", ""]
+    if summary.tables_reset:
+        lines += [
+            "tables written from one file before, rebuilt batch by batch now: "
+            + ", ".join(summary.tables_reset),
+            "",
+        ]
+    lines.append("partitions:")
     for key, run in summary.partitions.items():
         verdict = "succeeded" if run.success else "FAILED: " + "; ".join(run.failures)
         lines.append(f"  {key:<28} {verdict}  (Dagster run {run.run_id})")

@@ -10,6 +10,9 @@ from pipeline.cli.common import EXIT_BLOCKED, Commands, hmac_key, load_bom, quie
 # `govern reproduce`: the model's sources were changed by an erasure since it was trained, so
 # it cannot be rebuilt bit for bit (the verdict names the requests).
 EXIT_ERASED = 3
+# `govern reproduce`: a Delta table version the BOM recorded can no longer be read (vacuumed,
+# or the table replaced), for no erasure the ledger knows: the verdict names table and version.
+EXIT_VERSIONS_GONE = 4
 
 
 def _erasures(bom: dict) -> list[dict]:
@@ -26,9 +29,17 @@ def register(commands: Commands) -> None:
     lineage.add_argument("--json", action="store_true")
     lineage.set_defaults(func=cmd_lineage)
     again = commands.add_parser(
-        "reproduce", help="rebuild a model version from its BOM in a scratch location and compare"
+        "reproduce",
+        help="retrain a model version on the exact table versions its BOM recorded (Delta time "
+        "travel) and compare data and metrics",
     )
     again.add_argument("model", help="MODEL@VERSION or MODEL@ALIAS")
+    again.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="instead, rerun the whole pipeline in a scratch location from the recorded landing "
+        "files (checks the pipeline still makes the model from its files; slower)",
+    )
     again.add_argument("--json", action="store_true")
     again.set_defaults(func=cmd_reproduce)
     diff = commands.add_parser(
@@ -78,13 +89,15 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
     bom = load_bom(args.model)
     erasures = [e["request"] for e in _erasures(bom)]
-    result = reproduce(bom, settings.project_root(), key, erasures)
+    result = reproduce(bom, settings.project_root(), key, erasures, rebuild_from_files=args.rebuild)
     if args.json:
         print(json.dumps(result.as_dict(), indent=2, default=str))
     else:
-        print(format_reproduction(result, len(bom["assets"]), len(bom["model"]["metrics"])))
+        print(format_reproduction(result, bom))
     if result.erasures:
         return EXIT_ERASED
+    if result.gone:
+        return EXIT_VERSIONS_GONE
     return 0 if result.matches else EXIT_BLOCKED
 
 

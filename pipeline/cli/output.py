@@ -104,18 +104,11 @@ def format_policy_check(
     return "\n".join(lines)
 
 
-def format_reproduction(result, assets: int, metrics: int) -> str:
+def format_reproduction(result, bom: dict) -> str:
     """The verdict of ``govern reproduce`` and every difference, outputs first."""
-    verdict = "MATCH" if result.matches else "MISMATCH"
-    lines = [
-        f"{result.model} v{result.version}: {verdict}: rebuilt in a scratch location, "
-        f"{assets} data versions and {metrics} metrics compared"
-    ]
-    if result.erasures:
-        lines = [
-            f"{result.model} v{result.version}: not reproducible bit for bit: sources changed "
-            f"by erasure {', '.join(result.erasures)} (not rebuilt)"
-        ]
+    lines = [_reproduction_verdict(result, bom)]
+    if result.gone:
+        lines += _gone_versions(result)
     for title, diffs in (
         ("differs from the recorded output", result.output_differences),
         ("changed since the model was built", result.input_differences),
@@ -124,3 +117,44 @@ def format_reproduction(result, assets: int, metrics: int) -> str:
             lines += ["", f"{title}:"]
             lines += [f"  {d.what}: recorded {d.recorded}, now {d.now}" for d in diffs]
     return "\n".join(lines)
+
+
+def _reproduction_verdict(result, bom: dict) -> str:
+    head = f"{result.model} v{result.version}"
+    metrics = len(bom["model"]["metrics"])
+    if result.erasures:
+        return (
+            f"{head}: not reproducible bit for bit: sources changed by erasure "
+            f"{', '.join(result.erasures)} (not retrained)"
+        )
+    if result.gone:
+        return f"{head}: CANNOT REPRODUCE: recorded table versions are gone (not retrained)"
+    verdict = "MATCH" if result.matches else "MISMATCH"
+    if result.method == "rebuild":
+        return (
+            f"{head}: {verdict}: rebuilt in a scratch location from the landing files, "
+            f"{len(bom['assets'])} data versions and {metrics} metrics compared"
+        )
+    versions = result.rebuilt.get("table_versions", {})
+    return (
+        f"{head}: {verdict}: retrained on the recorded table versions (Delta time travel), "
+        f"{len(versions)} table versions read and {metrics} metrics compared"
+    )
+
+
+def _gone_versions(result) -> list[str]:
+    lines = ["", "gone:"]
+    for gone in result.gone:
+        lines.append(
+            f"  {gone['table']} version {gone['version']} (asset {gone['asset']}) at "
+            f"{gone['uri']}: {gone['cause']}"
+        )
+    lines += [
+        "",
+        "what to do: this model's exact training data can no longer be read back. To check "
+        "that the pipeline still makes it from its landing files, run "
+        f"`govern reproduce {result.model}@{result.version} --rebuild`. To keep time travel "
+        "for the models you serve, keep their table versions: vacuum with a retention longer "
+        "than a model's life (delta.deletedFileRetentionDuration, delta.logRetentionDuration).",
+    ]
+    return lines

@@ -92,7 +92,9 @@ def _run_one(defs, dataset, instance, sources, args, root):
             "partitioned (a folder of batch files); add the file to its folder and run "
             f"`govern backfill --dataset {dataset.name} --partition <file name>`"
         )
-    return backfill_dataset(defs, dataset, instance, quiet=not args.verbose)
+    return backfill_dataset(
+        defs, dataset, instance, quiet=not args.verbose, only_stale=not args.force
+    )
 
 
 def _format(summary) -> str:

@@ -113,3 +113,15 @@ def event_summary(request_id: str, request: dict[str, Any]) -> dict[str, Any]:
 def erasure_events(home: Path, dataset: str | None = None) -> list[dict[str, Any]]:
     """Every request (of ``dataset``), as ``event_summary`` shows it."""
     return [event_summary(r, q) for r, q in Ledger(home).requests(dataset).items()]
+
+
+def erasures_of_table(home: Path, table: str, version: int) -> list[str]:
+    """The requests that purged ``table``'s history past ``version``: an erasure leaves only
+    the versions from its ``version_after`` on, so an older recorded version is gone by it."""
+    found = []
+    for request_id, request in Ledger(home).requests().items():
+        for erased in request.get("tables", []):
+            if erased.get("table") == table and version < int(erased.get("version_after", -1)):
+                found.append(request_id)
+                break
+    return found

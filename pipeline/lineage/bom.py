@@ -81,6 +81,10 @@ def model_record(
         "estimator": spec.estimator,
         "target": spec.target,
         "features": spec.features,
+        # The split, so that `govern reproduce` retrains the same model whatever the
+        # declaration says today.
+        "numeric_features": spec.numeric_features,
+        "categorical_features": spec.categorical_features,
         "params": {k: _json_ready(v) for k, v in settings.params.items()},
         "seed": settings.seed,
         "test_size": settings.test_size,

@@ -25,8 +25,10 @@ from pipeline import settings
 from pipeline.declarations.dataset import DatasetSpec, load_datasets
 from pipeline.errors import GovernError
 from pipeline.naming import job_name
+from pipeline.runs.layout import prepare_partitioned_tables
 from pipeline.runs.recovery import fail_dead_runs, process_tags
 from pipeline.runs.runner import RunSummary, summarize
+from pipeline.runs.staleness import assets_to_run, observe_landing_files, stale_partitions
 
 CODE_LOCATION_MODULE = "pipeline.definitions"
 BACKFILL_TAG = "govern/backfill"
@@ -39,12 +41,18 @@ class BackfillSummary:
     partitions: dict[str, RunSummary]
     downstream: RunSummary | None
     recovered_runs: list[str] = field(default_factory=list)
+    # Nothing was stale (``only_stale``): no partition and no downstream run was launched.
+    up_to_date: bool = False
+    # Tables of the batch source written whole before, reset to be rebuilt batch by batch.
+    tables_reset: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "success": self.success}
 
     @property
     def success(self) -> bool:
+        if self.up_to_date:
+            return True
         runs = [*self.partitions.values(), *([self.downstream] if self.downstream else [])]
         return bool(runs) and all(r.success for r in runs) and self.downstream is not None
 
@@ -66,8 +74,14 @@ def backfill_dataset(
     partitions: list[str] | None = None,
     parallel: int = 1,
     quiet: bool = True,
+    only_stale: bool = False,
 ) -> BackfillSummary:
-    """Every partition (or those named), ``parallel`` at a time, then the downstream assets."""
+    """Every partition (or those named), ``parallel`` at a time, then the downstream assets.
+
+    With ``only_stale`` (``govern run``), only the partitions Dagster reports stale or missing
+    (a new or changed batch file, a code or declaration change), then the downstream assets
+    that read them or are stale themselves; nothing stale, nothing run (``up_to_date``).
+    """
     recovered = fail_dead_runs(instance)
     known = partition_keys(defs, dataset)
     chosen = partitions or known
@@ -77,12 +91,18 @@ def backfill_dataset(
         )
     if not chosen:
         raise GovernError(f"dataset {dataset.name!r}: its batch folder holds no file to ingest")
+    reset = prepare_partitioned_tables(dataset, every_partition=set(chosen) == set(known))
+    observe_landing_files(instance, dataset, {}, settings.project_root())
     backfill_id = uuid.uuid4().hex[:12]
     graph = defs.resolve_asset_graph()
     job = defs.resolve_job_def(job_name(dataset.name))
     keys = [k for k in job.asset_layer.executable_asset_keys if graph.has(k)]
     partitioned = [k for k in keys if graph.get(k).partitions_def is not None]
     rest = [k for k in keys if k not in partitioned]
+    if only_stale:
+        chosen, rest = _stale_selection(defs, instance, partitioned, rest, chosen)
+        if not chosen and not rest:
+            return BackfillSummary(dataset.name, backfill_id, {}, None, recovered, True, reset)
     tags = {**process_tags(), BACKFILL_TAG: backfill_id}
     if parallel > 1:
         done = _in_processes(dataset, chosen, partitioned, tags, quiet, parallel)
@@ -91,7 +111,25 @@ def backfill_dataset(
     downstream = None
     if all(s.success for s in done.values()):
         downstream = _run(job, dataset, instance, rest, tags, quiet, None)
-    return BackfillSummary(dataset.name, backfill_id, done, downstream, recovered)
+    return BackfillSummary(dataset.name, backfill_id, done, downstream, recovered, False, reset)
+
+
+def _stale_selection(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    partitioned: list[dg.AssetKey],
+    rest: list[dg.AssetKey],
+    known: list[str],
+) -> tuple[list[str], list[dg.AssetKey]]:
+    """The stale partitions, and the unpartitioned assets to run after them: those stale or
+    missing themselves (and their downstream), and, when any partition runs, every asset that
+    reads the partitioned ones."""
+    stale = stale_partitions(defs, instance, partitioned, known)
+    selected = set(assets_to_run(defs, instance, rest))
+    if stale:
+        readers = dg.AssetSelection.assets(*partitioned).downstream()
+        selected |= readers.resolve(defs.resolve_asset_graph())
+    return stale, [k for k in rest if k in selected]
 
 
 def _in_processes(

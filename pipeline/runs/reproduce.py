@@ -1,9 +1,17 @@
-"""``govern reproduce``: rebuild a model from its BOM in a scratch location and compare.
+"""``govern reproduce``: check a model version against what its BOM recorded.
 
-First the inputs are compared with what the BOM recorded, then the whole graph is rebuilt in a
-throwaway GOVERN_HOME (its own Delta tables, Dagster instance and MLflow store) with the recorded
-source files and training parameters, and every asset's data version and every metric is
-compared (``pipeline.lineage.reproduction``). The result says exactly what differs.
+First the inputs are compared with what the BOM recorded (what changed since, for the reader).
+Then, by default, time travel: every upstream table is read at the exact Delta version the BOM
+recorded, checked, and the model retrained on the feature table at its version
+(``pipeline.lineage.reproduction.time_travel``). A recorded version that is gone is explained:
+by an erasure (the ledger names the request that purged it), or else by a vacuum or a replaced
+table.
+
+With ``rebuild_from_files=True`` (``--rebuild``) the whole graph is rebuilt instead, in a
+throwaway GOVERN_HOME (its own Delta tables, Dagster instance and MLflow store) from the
+recorded landing files and training parameters, and every asset's data version and every metric
+is compared: the check that the pipeline itself still makes the model from its files, which
+time travel does not make.
 """
 
 import contextlib
@@ -15,14 +23,17 @@ from typing import Any
 
 import dagster as dg
 
-from pipeline.declarations.dataset import load_datasets
+from pipeline import settings
+from pipeline.declarations.dataset import DatasetSpec, load_datasets
 from pipeline.definitions import build_definitions
+from pipeline.erasure.ledger import erasures_of_table
 from pipeline.errors import GovernError
 from pipeline.lineage.reproduction import (
     Reproduction,
     compare_inputs,
     compare_outputs,
     source_path,
+    time_travel,
 )
 from pipeline.runs.runner import run_dataset
 
@@ -53,12 +64,16 @@ def scratch_home() -> Iterator[Path]:
                     os.environ[name] = value
 
 
-def rebuild(bom: dict[str, Any], root: Path) -> dict[str, Any]:
-    """Run the dataset's job in scratch with the recorded inputs; data versions and metrics."""
+def declared_dataset(bom: dict[str, Any], root: Path) -> DatasetSpec:
     datasets = {d.name: d for d in load_datasets(root)}
     if bom["dataset"] not in datasets:
         raise GovernError(f"dataset {bom['dataset']!r} is no longer declared in datasets/")
-    dataset = datasets[bom["dataset"]]
+    return datasets[bom["dataset"]]
+
+
+def rebuild(bom: dict[str, Any], root: Path) -> dict[str, Any]:
+    """Run the dataset's job in scratch with the recorded inputs; data versions and metrics."""
+    dataset = declared_dataset(bom, root)
     model = bom["model"]
     paths = {s: source_path(root, f["path"]) for s, f in bom["sources"].items()}
     training = {
@@ -91,17 +106,39 @@ def rebuild(bom: dict[str, Any], root: Path) -> dict[str, Any]:
 
 
 def reproduce(
-    bom: dict[str, Any], root: Path, hmac_key: bytes, erasures: list[str] | None = None
+    bom: dict[str, Any],
+    root: Path,
+    hmac_key: bytes,
+    erasures: list[str] | None = None,
+    rebuild_from_files: bool = False,
 ) -> Reproduction:
-    """Compare inputs, then rebuild and compare outputs. When an erasure changed the sources
-    since (``erasures``: its request ids), the rebuild is not attempted: it could not match bit
-    for bit, and the verdict says why instead of listing a generic mismatch."""
+    """Compare inputs, then read the recorded table versions and retrain (or, with
+    ``rebuild_from_files``, rebuild everything in scratch) and compare outputs.
+
+    When an erasure changed the sources since (``erasures``: its request ids, or the requests
+    that purged a recorded version), nothing is retrained: it could not match bit for bit, and
+    the verdict says why instead of listing a generic mismatch."""
     inputs = compare_inputs(bom, root, hmac_key)
+    model = bom["model"]
     if erasures:
-        model = bom["model"]
         return Reproduction(model["name"], model["version"], False, inputs, [], {}, erasures)
-    rebuilt = rebuild(bom, root)
-    outputs = compare_outputs(bom, rebuilt)
-    return Reproduction(
-        bom["model"]["name"], bom["model"]["version"], not outputs, inputs, outputs, rebuilt
-    )
+    if rebuild_from_files:
+        rebuilt = rebuild(bom, root)
+        outputs = compare_outputs(bom, rebuilt)
+        return Reproduction(model["name"], model["version"], not outputs, inputs, outputs, rebuilt)
+    result = time_travel(bom, declared_dataset(bom, root).model, inputs)
+    purged = _purged_by_erasure(result.gone)
+    if purged:
+        return Reproduction(model["name"], model["version"], False, inputs, [], {}, purged)
+    return result
+
+
+def _purged_by_erasure(gone: list[dict[str, Any]]) -> list[str]:
+    """The erasure requests (from the ledger) that purged any of the ``gone`` versions."""
+    home = settings.govern_home()
+    found: list[str] = []
+    for version in gone:
+        for request in erasures_of_table(home, version["table"], version["version"]):
+            if request not in found:
+                found.append(request)
+    return found

@@ -8,6 +8,10 @@ it is fresh, stale (its code version changed, or an upstream data version change
 materialized, or an upstream asset is itself stale) or missing: the status the UI shows and its
 "Materialize stale" button uses. A run selects only the stale and missing assets; an unchanged
 rerun selects nothing, so no model version is registered.
+
+A source that arrives in batches (``partitioned: by_file``) has a partitioned landing asset: each
+batch file's sha256 is reported as the data version of its own partition, so a new or changed
+file makes only its partition of the ingest and redaction assets stale (``stale_partitions``).
 """
 
 from pathlib import Path
@@ -31,49 +35,84 @@ def observe_landing_files(
     instance: dg.DagsterInstance, dataset: DatasetSpec, paths: dict[str, Path], root: Path
 ) -> None:
     """Report each landing file's sha256 as its asset's data version, when it changed (an
-    external asset's materialization, as Dagster documents for data landed by others).
+    external asset's materialization, as Dagster documents for data landed by others); for a
+    batch source, each batch file's as its partition's.
 
     A file that cannot be read is not reported: the ingest asset will fail on it and say why.
     """
     for source, spec in dataset.sources.items():
-        path = Path(paths.get(source) or root / spec.path)
-        if not path.is_file():
-            continue
-        version = file_sha256(path)
         key = dg.AssetKey(landing_asset(source))
-        if _last_version(instance, key) == version:
+        if spec.partitioned:
+            for partition, path in spec.batch_files(root).items():
+                _observe(instance, key, path, partition)
             continue
-        instance.report_runless_asset_event(
-            dg.AssetMaterialization(
-                asset_key=key,
-                tags={DATA_VERSION_TAG: version},
-                metadata={"path": str(path.resolve()), "sha256": version},
-            )
+        path = Path(paths.get(source) or root / spec.path)
+        if path.is_file():
+            _observe(instance, key, path, None)
+
+
+def _observe(
+    instance: dg.DagsterInstance, key: dg.AssetKey, path: Path, partition: str | None
+) -> None:
+    version = file_sha256(path)
+    if _last_version(instance, key, partition) == version:
+        return
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(
+            asset_key=key,
+            partition=partition,
+            tags={DATA_VERSION_TAG: version},
+            metadata={"path": str(path.resolve()), "sha256": version},
         )
+    )
 
 
-def _last_version(instance: dg.DagsterInstance, key: dg.AssetKey) -> str | None:
-    record = instance.get_latest_data_version_record(key, is_source=False)
+def _last_version(
+    instance: dg.DagsterInstance, key: dg.AssetKey, partition: str | None = None
+) -> str | None:
+    record = instance.get_latest_data_version_record(key, is_source=False, partition_key=partition)
     if record is None:
         return None
     version = extract_data_version_from_entry(record.event_log_entry)
     return version.value if version else None
 
 
-def assets_to_run(
-    defs: dg.Definitions, instance: dg.DagsterInstance, keys: list[dg.AssetKey]
-) -> list[dg.AssetKey]:
-    """Of ``keys``, those Dagster reports as stale or never materialized, and everything
-    downstream of them: Dagster calls an asset stale once its upstream has a newer version,
-    not while the upstream is itself waiting to be rebuilt, and this run will rebuild it."""
+def _resolver(defs: dg.Definitions, instance: dg.DagsterInstance) -> CachingStaleStatusResolver:
     graph = defs.resolve_asset_graph()
     view = AssetGraphView(
         temporal_context=TemporalContext(effective_dt=get_current_datetime(), last_event_id=None),
         instance=instance,
         asset_graph=graph,
     )
-    resolver = CachingStaleStatusResolver(instance, graph, loading_context=view)
-    stale = [k for k in keys if resolver.get_status(k) in (StaleStatus.STALE, StaleStatus.MISSING)]
+    return CachingStaleStatusResolver(instance, graph, loading_context=view)
+
+
+_TO_RUN = (StaleStatus.STALE, StaleStatus.MISSING)
+
+
+def stale_partitions(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    keys: list[dg.AssetKey],
+    partitions: list[str],
+) -> list[str]:
+    """The partitions in which any of the partitioned ``keys`` is stale or never
+    materialized: a new batch file, a changed one, or a code, policy or contract change (which
+    makes every partition stale). An unchanged batch is not among them."""
+    resolver = _resolver(defs, instance)
+    return [p for p in partitions if any(resolver.get_status(k, p) in _TO_RUN for k in keys)]
+
+
+def assets_to_run(
+    defs: dg.Definitions, instance: dg.DagsterInstance, keys: list[dg.AssetKey]
+) -> list[dg.AssetKey]:
+    """Of ``keys`` (unpartitioned), those Dagster reports as stale or never materialized, and
+    everything downstream of them: Dagster calls an asset stale once its upstream has a newer
+    version, not while the upstream is itself waiting to be rebuilt, and this run will
+    rebuild it."""
+    graph = defs.resolve_asset_graph()
+    resolver = _resolver(defs, instance)
+    stale = [k for k in keys if resolver.get_status(k) in _TO_RUN]
     if not stale:
         return []
     affected = dg.AssetSelection.assets(*stale).downstream().resolve(graph)

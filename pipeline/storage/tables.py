@@ -215,7 +215,9 @@ class TableStore:
         arrow = data if callable(data) else _arrow(data)
         if partition is not None:
             arrow = _tagged(arrow, partition)
-        mode = _partition_write(partition) if partition is not None else {}
+        # A whole-table publish names no partition column: a table written by batches before
+        # (its source declared partitioned then) becomes one whole table again in this commit.
+        mode = _partition_write(partition) if partition is not None else {"partition_by": []}
         token = uuid.uuid4().hex
         properties = CommitProperties(
             custom_metadata={**(commit or {}), _COMMIT_TOKEN: token}, max_commit_retries=0
@@ -248,6 +250,39 @@ class TableStore:
             _make_private(self._local_path(RESTRICTED, schema, table))
         return Published(f"{schema}.{table}", uri, self._committed_version(uri, token))
 
+    def partitioned(self, schema: str, table: str) -> bool | None:
+        """Whether the table is written by batches (``_partition``); None if never published."""
+        if not self.exists(schema, table):
+            return None
+        return DeltaTable(self.uri(schema, table)).metadata().partition_columns == [
+            PARTITION_COLUMN
+        ]
+
+    def reset_to_partitioned(
+        self, schema: str, table: str, commit: Mapping[str, str] | None = None
+    ) -> Published:
+        """Replace a table written whole with an empty one partitioned by ``_partition``, its
+        columns kept, in one commit (older versions stay readable by time travel). Each batch
+        then publishes its own rows into it: never beside the rows of the whole-table layout."""
+        uri = self.uri(schema, table)
+        columns = DeltaTable(uri).to_pyarrow_dataset().schema
+        if PARTITION_COLUMN not in columns.names:
+            columns = columns.append(pa.field(PARTITION_COLUMN, pa.string()))
+        token = uuid.uuid4().hex
+        write_deltalake(
+            uri,
+            columns.empty_table(),
+            mode="overwrite",
+            schema_mode="overwrite",
+            partition_by=[PARTITION_COLUMN],
+            commit_properties=CommitProperties(
+                custom_metadata={**(commit or {}), _COMMIT_TOKEN: token}
+            ),
+        )
+        if ZONES[schema] == RESTRICTED and self.local:
+            _make_private(self._local_path(RESTRICTED, schema, table))
+        return Published(f"{schema}.{table}", uri, self._committed_version(uri, token))
+
     def ensure_restricted(self) -> None:
         """Create the restricted zone, mode 0700 on a local root (tightened if it exists)."""
         if not self.local:
@@ -269,6 +304,61 @@ class TableStore:
             if entry.get(_COMMIT_TOKEN) == token:
                 return int(entry["version"])
         raise TableStoreError(f"the commit just made to {uri} is not in its history")
+
+
+class VersionGone(TableStoreError):
+    """A table version recorded earlier can no longer be read: its log entry or its data files
+    were removed (a vacuum, an erasure, a table replaced), or the table itself is gone."""
+
+    def __init__(self, name: str, uri: str, version: int, latest: int | None, cause: str):
+        self.name, self.uri, self.version, self.latest, self.cause = (
+            name,
+            uri,
+            version,
+            latest,
+            cause,
+        )
+        super().__init__(f"table {name} version {version} at {uri} cannot be read: {cause}")
+
+
+def table_name_of(uri: str) -> str:
+    """``schema.table`` of a table URI under a storage root (``.../<zone>/<schema>/<table>``)."""
+    schema, table = uri.rstrip("/").split("/")[-2:]
+    return f"{schema}.{table}"
+
+
+def recorded_snapshot(uri: str, version: int) -> Snapshot:
+    """The table at ``uri`` as it was at ``version`` (Delta time travel), checked readable.
+
+    Loading an old version reads only the log; a vacuum may have removed its data files all
+    the same, so every file of that version is opened (its row count, from the Parquet footers)
+    before the snapshot is returned. Anything missing raises ``VersionGone``, naming why.
+    """
+    name = table_name_of(uri)
+    latest = DeltaTable(uri).version() if DeltaTable.is_deltatable(uri) else None
+    if latest is None:
+        raise VersionGone(name, uri, version, None, "there is no Delta table there any more")
+    if version > latest:
+        raise VersionGone(
+            name, uri, version, latest, f"its latest version is {latest}: the table was replaced"
+        )
+    try:
+        delta = DeltaTable(uri, version=version)
+        dataset = delta.to_pyarrow_dataset()
+        dataset.count_rows()
+    except DeltaError:
+        raise VersionGone(
+            name,
+            uri,
+            version,
+            latest,
+            "its log entry was removed (the history before a later version was cleaned up)",
+        ) from None
+    except OSError:
+        raise VersionGone(
+            name, uri, version, latest, "its data files were removed (vacuumed)"
+        ) from None
+    return Snapshot(name, uri, version, dataset)
 
 
 def expose(conn: duckdb.DuckDBPyConnection, snapshot: Snapshot) -> None:

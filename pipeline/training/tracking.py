@@ -52,16 +52,20 @@ def _requirements() -> list[str]:
 
 
 def version_tags(facts: dict[str, dict[str, Any]]) -> dict[str, str]:
-    """MLflow tags with each upstream asset's data and code version."""
+    """MLflow tags with each upstream asset's data and code version, and the Delta version of
+    the table it published (what `govern reproduce` reads back by time travel)."""
     tags = {}
     for key, fact in facts.items():
         tags[version_tag(key, "data")] = fact.get("data_version") or "none"
         tags[version_tag(key, "code")] = fact.get("code_version") or "none"
+        table_version = fact.get("metadata", {}).get("table_version")
+        if table_version is not None:
+            tags[version_tag(key, "table")] = str(table_version)
     return tags
 
 
 def version_tag(asset: str, kind: str) -> str:
-    """``dagster.asset.<asset>.data_version`` or ``...code_version``."""
+    """``dagster.asset.<asset>.data_version``, ``...code_version`` or ``...table_version``."""
     return f"dagster.asset.{asset}.{kind}_version"
 
 

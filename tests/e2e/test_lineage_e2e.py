@@ -4,9 +4,11 @@ import json
 import subprocess
 
 import dagster as dg
+import pandas as pd
 import pytest
 from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
 from dagster._core.loader import LoadingContextForTest
+from deltalake import DeltaTable
 
 from pipeline.cli.app import main
 from pipeline.declarations.dataset import load_datasets
@@ -51,16 +53,24 @@ def test_lineage_gives_sha256sum_of_each_source_and_reproduce_matches(
     client = mlflow_client()
     run_id = client.get_model_version("churn_model", "1").run_id
     assert "bom.json" in [a.path for a in client.list_artifacts(run_id)]
-    # and rebuilding it in scratch reproduces every data version and metric
-    capsys.readouterr()
-    assert main(["reproduce", "churn_model@1"]) == 0
-    assert "churn_model v1: MATCH" in capsys.readouterr().out
-    # and the rebuild wrote its tables in scratch, not one version in the shared root
-    assert {name: store().version(*name.split(".")) for name in store().published()} == published
-    # and the BOM names each table's Delta version
+    # and the BOM names each table's Delta version, and so do the model version's MLflow tags
     features = lineage["assets"]["customer_features"]
     assert features["table_version"] == 0, features
     assert features["table_uri"] == store().uri("features", "customer_features"), features
+    tags = client.get_model_version("churn_model", "1").tags
+    assert tags["dagster.asset.customer_features.table_version"] == "0", tags
+    # when the landing file changes after training (a new delivery of the same source)
+    customers = project / "data/raw/customers.csv"
+    customers.write_text("\n".join(customers.read_text().splitlines()[:-50]) + "\n")
+    # then reproduce reads the recorded table versions, not the landing files: it retrains on
+    # the feature table at its version and every table's content and every metric match
+    capsys.readouterr()
+    assert main(["reproduce", "churn_model@1"]) == 0
+    out = capsys.readouterr().out
+    assert "churn_model v1: MATCH: retrained on the recorded table versions" in out, out
+    assert "source file data/raw/customers.csv (customers)" in out, "the new file is named"
+    # and it wrote nothing: the shared root holds the same versions
+    assert {name: store().version(*name.split(".")) for name in store().published()} == published
     # and the audit report is written as Markdown and HTML
     assert main(["report", "churn_model@1", "--out", str(tmp_path / "reports")]) == 0
     markdown = (tmp_path / "reports" / "churn_model-v1.md").read_text()
@@ -74,6 +84,20 @@ def test_lineage_gives_sha256sum_of_each_source_and_reproduce_matches(
     assert f'href="{settings.mlflow_ui_url()}/#/runs/{mlflow_run}"' in html
     assert f'href="{settings.mlflow_ui_url()}/#/models/churn_model/versions/1"' in html
     assert f'href="{settings.dagster_ui_url()}/runs/{dagster_run}"' in html
+    # when the feature table gets a later version and is vacuumed with no retention (no
+    # erasure: a housekeeping job), so the recorded version's files are gone
+    store().publish("features", "customer_features", pd.DataFrame({"x": [1]}))
+    DeltaTable(features["table_uri"]).vacuum(
+        retention_hours=0, dry_run=False, enforce_retention_duration=False
+    )
+    # then reproduce cannot read it, says which table and version and what to do, exit 4
+    capsys.readouterr()
+    assert main(["reproduce", "churn_model@1"]) == 4
+    out = capsys.readouterr().out
+    assert "CANNOT REPRODUCE: recorded table versions are gone" in out, out
+    assert "features.customer_features version 0 (asset customer_features)" in out, out
+    assert "data files were removed (vacuumed)" in out and "--rebuild" in out, out
+    assert "erasure" not in out.split("what to do")[0], "no erasure is blamed for a vacuum"
 
 
 def test_a_policy_edit_marks_downstream_stale_and_shows_in_the_new_lineage(
@@ -95,11 +119,17 @@ def test_a_policy_edit_marks_downstream_stale_and_shows_in_the_new_lineage(
     second = cli_json(capsys, "lineage", "churn_model@2")
     old, new = (x["redaction"]["customers"]["policy_sha256"] for x in (first, second))
     assert old != new, "the policy hash must change with the policy"
-    # and reproducing the first version names the policy as what changed
+    # and the first version still reproduces from its recorded table versions, which the
+    # second run did not touch, while the policy is named as changed since
     capsys.readouterr()
-    assert main(["reproduce", "churn_model@1"]) == 1
+    assert main(["reproduce", "churn_model@1"]) == 0
     out = capsys.readouterr().out
-    assert "MISMATCH" in out and "policy policies/customers.yaml" in out, out
+    assert "MATCH" in out and "policy policies/customers.yaml" in out, out
+    # and rebuilding it from its landing files with today's policy names what now differs
+    assert main(["reproduce", "churn_model@1", "--rebuild"]) == 1
+    out = capsys.readouterr().out
+    assert "MISMATCH: rebuilt in a scratch location" in out, out
+    assert "policy policies/customers.yaml" in out, out
     assert "data version of redacted_customers" in out, out
 
 

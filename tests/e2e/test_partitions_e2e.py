@@ -6,12 +6,14 @@ then the feature table and the model once over every partition.
 """
 
 import json
+import shutil
 
 import pytest
+from deltalake import DeltaTable
 
 from pipeline.cli.app import main
 from pipeline.storage.tables import PARTITION_COLUMN
-from tests.helpers import split_into_daily_batches, store, tables
+from tests.helpers import split_into_daily_batches, store, table_rows, tables
 
 pytestmark = pytest.mark.e2e
 
@@ -96,3 +98,87 @@ def test_a_backfill_of_a_dataset_without_batches_or_of_an_unknown_batch_is_a_usa
     # when `govern run` is given a file for the partitioned source, then it says what to do
     assert main(["run", "--source", f"transactions={project / 'x.csv'}"]) == 2
     assert "govern backfill --dataset churn --partition" in capsys.readouterr().err
+
+
+def run_churn_json(capsys) -> dict:
+    """`govern run --dataset churn --json`: its one summary (a backfill's, once partitioned)."""
+    capsys.readouterr()
+    code = main(["run", "--dataset", "churn", "--json"])
+    summary = json.loads(capsys.readouterr().out)[0]
+    assert code == 0, summary
+    return summary
+
+
+def partitions_committed(table: str, since: int) -> set[str]:
+    """The partitions the commits after version ``since`` of a table published."""
+    history = DeltaTable(store().uri(*table.split("."))).history()
+    return {e.get("dagster_partition", "") for e in history if e["version"] > since}
+
+
+def loaded(run: dict, asset: str = "raw_transactions") -> int:
+    """Rows an ingest asset loaded in one run's summary."""
+    return next(a["facts"]["rows_loaded"] for a in run["assets"] if a["asset"] == asset)
+
+
+def test_only_new_or_changed_batches_rerun_and_a_layout_switch_rebuilds_the_tables_cleanly(
+    project, capsys
+):
+    # given a first run with the transactions as one file, on this GOVERN_HOME
+    declaration = (project / "datasets/churn.yaml").read_text()
+    whole_file = (project / "data/raw/transactions.csv").read_text()
+    run_churn_json(capsys)
+    # when the source is switched to three daily batches, and only one batch is asked for
+    keys = split_into_daily_batches(project, days=3)
+    assert main(["backfill", "--dataset", "churn", "--partition", keys[0]]) == 2
+    # then it is refused: the tables were written from one file, and say how to rebuild them
+    err = capsys.readouterr().err
+    assert "raw.transactions" in err and "were written from one file" in err, err
+    assert "govern run --dataset churn" in err, err
+    # when `govern run` runs the dataset
+    summary = run_churn_json(capsys)
+    # then the source's tables were reset and rebuilt from every batch: no row of the
+    # whole-file layout is left beside the batches' rows
+    assert set(summary["tables_reset"]) >= {"raw.transactions", "redacted.transactions"}
+    assert sorted(summary["partitions"]) == keys, summary["partitions"]
+    assert set(partition_rows("raw.transactions")) == set(keys), "every row has its batch"
+    batches = sum(loaded(run) for run in summary["partitions"].values())
+    assert table_rows("raw.transactions") == batches, "the batches' rows and no other"
+    assert store().partitioned("redacted", "transactions")
+
+    # when it runs again with no file changed, then nothing runs and no model is trained
+    version = store().version("redacted", "transactions")
+    again = run_churn_json(capsys)
+    assert again["up_to_date"] and not again["partitions"] and again["downstream"] is None
+    assert store().version("redacted", "transactions") == version, "no commit at all"
+
+    # when one batch changes (ten rows fewer) and a new one lands (twenty new orders)
+    first = project / "data/raw/transactions" / keys[0]
+    lines = first.read_text().splitlines()
+    first.write_text("\n".join(lines[:-10]) + "\n")
+    new_key = "2026-06-30.csv"
+    fresh = [f"{int(line.split(',')[0]) + 10**7},{line.split(',', 1)[1]}" for line in lines[1:21]]
+    (project / "data/raw/transactions" / new_key).write_text("\n".join([lines[0], *fresh]) + "\n")
+    summary = run_churn_json(capsys)
+    # then only those two partitions ran, then the features and the model
+    assert sorted(summary["partitions"]) == [keys[0], new_key], summary["partitions"]
+    assert summary["downstream"]["success"], summary["downstream"]["failures"]
+    status = {a["asset"]: a["status"] for a in summary["downstream"]["assets"]}
+    assert status["customer_features"] == status["churn_model"] == "materialized", status
+    assert status["raw_customers"] == "up to date", "an unchanged source is not rerun"
+    committed = partitions_committed("redacted.transactions", version)
+    assert committed == {keys[0], new_key}, f"untouched batches get no commit: {committed}"
+    assert partition_rows("raw.transactions")[new_key] == 20
+
+    # when the source is switched back to one file
+    (project / "datasets/churn.yaml").write_text(declaration)
+    shutil.rmtree(project / "data/raw/transactions")
+    (project / "data/raw/transactions.csv").write_text(whole_file)
+    summary = run_churn_json(capsys)
+    # then its tables are whole tables again, with the file's rows only
+    assert summary["success"], summary["failures"]
+    assert not store().partitioned("raw", "transactions")
+    assert not store().partitioned("redacted", "transactions")
+    assert table_rows("raw.transactions") == loaded(summary)
+    with tables() as conn:
+        columns = [c[0] for c in conn.execute("DESCRIBE redacted.transactions").fetchall()]
+    assert PARTITION_COLUMN not in columns, columns

@@ -49,7 +49,10 @@ RUN_HERE = {
         "erase --dataset churn --subject customer_id=1042 --reason 'readme' --allow-missing",
         "nothing erased",
     ),
-    ".venv/bin/govern reproduce churn_model@3": ("reproduce churn_model@1", "MATCH"),
+    ".venv/bin/govern reproduce churn_model@3 [--rebuild] [--json]": (
+        "reproduce churn_model@1",
+        "MATCH",
+    ),
     ".venv/bin/govern report churn_model@3": ("report churn_model@1", "report"),
     ".venv/bin/govern generate (--customers N | --patients N) [--out DIR]": (
         "generate --customers 50 --out {tmp}/generated",

@@ -170,6 +170,10 @@ def test_the_model_record_states_what_was_trained_how_well_and_its_promotion():
     )
     assert (record["seed"], record["test_size"]) == (7, 0.3), "the split settings are recorded"
     assert record["features"] == ["tenure_days", "plan"], "numeric then categorical features"
+    assert (record["numeric_features"], record["categorical_features"]) == (
+        ["tenure_days"],
+        ["plan"],
+    ), "the split is recorded, so a retrain needs no declaration"
     assert record["metrics"] == {"roc_auc": 0.81, "f1": 0.5}, "held-out metrics"
     assert record["evaluation_gate"] == "roc_auc 0.8100 >= 0.65", record["evaluation_gate"]
     assert (record["alias"], record["promotion_reason"]) == (

@@ -17,7 +17,13 @@ import pytest
 from deltalake import DeltaTable
 
 from pipeline import settings
-from pipeline.storage.tables import TableStore, TableStoreError
+from pipeline.storage.tables import (
+    TableStore,
+    TableStoreError,
+    VersionGone,
+    erase_rows,
+    recorded_snapshot,
+)
 
 
 @pytest.fixture
@@ -182,6 +188,29 @@ def test_reading_a_missing_table_or_version_says_which_and_what_to_do(store):
     with pytest.raises(TableStoreError) as unknown:
         store.connect(["staging.x"]).__enter__()
     assert "staging.x" in str(unknown.value), unknown.value
+
+
+def test_a_recorded_version_reads_back_until_a_vacuum_or_a_purge_takes_it(store):
+    # given a table with three versions, the first one recorded by a model
+    for n in (3, 4, 5):
+        store.publish("features", "t", pd.DataFrame({"x": range(n)}))
+    uri = store.uri("features", "t")
+    # when the recorded version is read back, then it holds its own rows
+    assert recorded_snapshot(uri, 0).dataset.count_rows() == 3
+    # when the table is vacuumed with no retention (its log keeps the old versions)
+    DeltaTable(uri).vacuum(retention_hours=0, dry_run=False, enforce_retention_duration=False)
+    # then reading version 0 says it is gone, which table and version, and why
+    with pytest.raises(VersionGone, match=r"features\.t version 0 .*data files were removed"):
+        recorded_snapshot(uri, 0)
+    # when an erasure purges the log before its deletion too, then that is named as well
+    erase_rows(store, "features.t", "x = 0", {"govern_erasure": "E-1"})
+    with pytest.raises(VersionGone, match=r"version 1 .*log entry was removed") as gone:
+        recorded_snapshot(uri, 1)
+    latest = DeltaTable(uri).version()
+    assert (gone.value.name, gone.value.version, gone.value.latest) == ("features.t", 1, latest)
+    # and a version past the latest (a table replaced since) is gone, not a crash
+    with pytest.raises(VersionGone, match=rf"latest version is {latest}: the table was replaced"):
+        recorded_snapshot(uri, latest + 1)
 
 
 def test_the_root_is_govern_tables_or_under_govern_home(tmp_path, monkeypatch):

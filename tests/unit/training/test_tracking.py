@@ -107,14 +107,23 @@ def client_of(store) -> MlflowClient:
 
 
 def test_version_tags_name_each_upstream_asset_and_never_leave_a_blank():
-    # given one asset with versions and one never materialized (no facts)
-    facts = {"raw_customers": {"data_version": "d1", "code_version": "c1"}, "customer_features": {}}
+    # given one asset with versions and its Delta table version, and one never materialized
+    facts = {
+        "raw_customers": {
+            "data_version": "d1",
+            "code_version": "c1",
+            "metadata": {"table_version": 7},
+        },
+        "customer_features": {},
+    }
     # when they become tags
     tags = version_tags(facts)
-    # then each asset has a data and code tag, 'none' where nothing was recorded
+    # then each asset has a data and code tag, 'none' where nothing was recorded, and the
+    # table version where one was published (what `govern reproduce` reads back)
     assert tags == {
         "dagster.asset.raw_customers.data_version": "d1",
         "dagster.asset.raw_customers.code_version": "c1",
+        "dagster.asset.raw_customers.table_version": "7",
         "dagster.asset.customer_features.data_version": "none",
         "dagster.asset.customer_features.code_version": "none",
     }, tags
