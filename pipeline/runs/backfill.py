@@ -24,7 +24,7 @@ from dagster._core.definitions.reconstruct import ReconstructableRepository
 from pipeline import settings
 from pipeline.declarations.dataset import DatasetSpec, load_datasets
 from pipeline.errors import GovernError
-from pipeline.naming import job_name
+from pipeline.naming import job_name, raw_asset
 from pipeline.runs.layout import prepare_partitioned_tables
 from pipeline.runs.recovery import fail_dead_runs, process_tags
 from pipeline.runs.runner import RunSummary, summarize
@@ -100,7 +100,7 @@ def backfill_dataset(
     partitioned = [k for k in keys if graph.get(k).partitions_def is not None]
     rest = [k for k in keys if k not in partitioned]
     if only_stale:
-        chosen, rest = _stale_selection(defs, instance, partitioned, rest, chosen)
+        chosen, rest = _stale_selection(defs, instance, dataset, partitioned, rest)
         if not chosen and not rest:
             return BackfillSummary(dataset.name, backfill_id, {}, None, recovered, True, reset)
     tags = {**process_tags(), BACKFILL_TAG: backfill_id}
@@ -117,14 +117,17 @@ def backfill_dataset(
 def _stale_selection(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
+    dataset: DatasetSpec,
     partitioned: list[dg.AssetKey],
     rest: list[dg.AssetKey],
-    known: list[str],
 ) -> tuple[list[str], list[dg.AssetKey]]:
     """The stale partitions, and the unpartitioned assets to run after them: those stale or
     missing themselves (and their downstream), and, when any partition runs, every asset that
     reads the partitioned ones."""
-    stale = stale_partitions(defs, instance, partitioned, known)
+    source = str(dataset.partitioned_source)
+    batches = dataset.sources[source].batch_files(settings.project_root())
+    ingest = dg.AssetKey(raw_asset(source))
+    stale = stale_partitions(defs, instance, partitioned, batches, ingest)
     selected = set(assets_to_run(defs, instance, rest))
     if stale:
         readers = dg.AssetSelection.assets(*partitioned).downstream()

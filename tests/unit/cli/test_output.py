@@ -54,3 +54,37 @@ def test_policy_check_lists_problems_and_reviews_per_policy():
     assert text.splitlines()[0] == "policies/loans.yaml: to review", text
     assert "  - review notes: long text" in text
     assert "policies/payments.yaml: needs attention" in text, text
+
+
+def test_each_reproduce_verdict_says_what_it_means():
+    # given a BOM, and the verdicts time travel can reach
+    from pipeline.cli.output import format_reproduction
+    from pipeline.lineage.reproduction import TIME_TRAVEL, Reproduction
+
+    bom = {"assets": {"a": {}, "b": {}}, "model": {"metrics": {"roc_auc": 0.8}}}
+    match = Reproduction("m", "1", True, [], [], {"table_versions": {"a": 0, "b": 2}})
+    match.method = TIME_TRAVEL
+    erased = Reproduction("m", "1", False, [], [], {}, ["E-1"])
+    gone = Reproduction("m", "1", False, [], [], {}, method=TIME_TRAVEL)
+    gone.gone = [
+        {
+            "asset": "f",
+            "table": "features.f",
+            "uri": "/t/features/f",
+            "version": 3,
+            "latest": 7,
+            "cause": "its data files were removed (vacuumed)",
+        }
+    ]
+    # when each is printed, then a match says how it was checked, an erasure gives its
+    # verdict, and a gone version names table, version, place, cause and what to do
+    assert "MATCH: retrained on the recorded table versions (Delta time travel), 2 table" in (
+        format_reproduction(match, bom)
+    )
+    assert "not reproducible bit for bit: sources changed by erasure E-1" in (
+        format_reproduction(erased, bom)
+    )
+    text = format_reproduction(gone, bom)
+    assert "CANNOT REPRODUCE" in text and "erasure" not in text, text
+    assert "features.f version 3 (asset f) at /t/features/f: its data files were removed" in text
+    assert "govern reproduce m@1 --rebuild" in text, text
