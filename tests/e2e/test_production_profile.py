@@ -87,6 +87,9 @@ def _embedded_summary(home: Path, capsys: pytest.CaptureFixture) -> dict:
     with pytest.MonkeyPatch.context() as env:
         env.setenv("GOVERN_PROFILE", "embedded")
         env.setenv("GOVERN_HOME", str(home))
+        # The embedded profile's own Dagster folder, which `govern run` exports for its run:
+        # set here, it is unset again after, and the production run cannot inherit it.
+        env.setenv("DAGSTER_HOME", str(home / "dagster"))
         capsys.readouterr()
         code = main(["run", "--dataset", "churn", "--json"])
         out, err = capsys.readouterr()
