@@ -21,7 +21,6 @@ import psycopg2
 import pytest
 
 from pipeline import settings
-from pipeline.cli.app import main
 from pipeline.runs.instance import local_instance
 from tests.helpers import REPO, throwaway_database
 
@@ -81,28 +80,12 @@ def _rows(url: str, sql: str) -> list[tuple]:
         conn.close()
 
 
-def _embedded_summary(home: Path, capsys: pytest.CaptureFixture) -> dict:
-    """`govern run --dataset churn --json` in the embedded default, in this process (the
-    command's own code; only the run in the production profile needs a process of its own)."""
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("GOVERN_PROFILE", "embedded")
-        env.setenv("GOVERN_HOME", str(home))
-        # The embedded profile's own Dagster folder, which `govern run` exports for its run:
-        # set here, it is unset again after, and the production run cannot inherit it.
-        env.setenv("DAGSTER_HOME", str(home / "dagster"))
-        capsys.readouterr()
-        code = main(["run", "--dataset", "churn", "--json"])
-        out, err = capsys.readouterr()
-    assert code == 0, err[-3000:] + out[-3000:]
-    [summary] = json.loads(out)
-    return summary
-
-
 def test_govern_run_in_the_production_profile_uses_postgres_and_prints_the_embedded_summary(
-    project: Path, production: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture
+    project: Path, production: dict[str, str], tmp_path: Path
 ):
     # given the same project run once in the embedded default (its own run-time folder)
-    embedded = _embedded_summary(tmp_path / "embedded", capsys)
+    embedded_env = {"GOVERN_PROFILE": "embedded", "GOVERN_HOME": str(tmp_path / "embedded")}
+    [embedded] = _govern_json("run", "--dataset", "churn", env=embedded_env)
     # when `govern run` runs it with GOVERN_PROFILE=production
     [summary] = _govern_json("run", "--dataset", "churn", env=production)
     # then it prints the same summary as the embedded run
