@@ -2,19 +2,21 @@
 
 Every test that runs the pipeline gets its own project root, GOVERN_HOME, Delta tables,
 DAGSTER_HOME and MLflow store under ``tmp_path``: nothing touches the checkout's ``.govern``.
+Tests that only read the result of one plain run of churn share one (``finished_churn_run``).
 """
 
-import shutil
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
+from pipeline.runs.runner import RunSummary
 from pipeline.samples.churn import write_sample
-from tests.helpers import REPO
+from tests.helpers import TEST_KEY, lay_out_project, point_at, run_churn
 
-TEST_KEY = "test-hmac-key-not-secret"
+__all__ = ["TEST_KEY"]  # tests import the key from here as well as from tests.helpers
 
 
 @pytest.fixture(scope="session")
@@ -28,27 +30,59 @@ def small_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def project(tmp_path: Path, small_sample: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A project root with the template's declarations and the small sample as raw data."""
-    root = tmp_path / "project"
-    for folder in ("datasets", "policies", "expectations"):
-        shutil.copytree(REPO / folder, root / folder)
-    shutil.copy(REPO / "requirements.lock", root / "requirements.lock")
-    (root / "data" / "raw").mkdir(parents=True)
-    for csv in small_sample.glob("*.csv"):
-        shutil.copy(csv, root / "data" / "raw" / csv.name)
-    shutil.copytree(REPO / "data" / "raw" / "readmission", root / "data" / "raw" / "readmission")
-    home = tmp_path / "govern-home"
-    monkeypatch.setenv("GOVERN_PROJECT_ROOT", str(root))
-    monkeypatch.setenv("GOVERN_HOME", str(home))
-    monkeypatch.setenv("GOVERN_HMAC_KEY", TEST_KEY)
-    for name in (
-        "GOVERN_TABLES",
-        "DAGSTER_HOME",
-        "MLFLOW_TRACKING_URI",
-        "GOVERN_MLFLOW_ARTIFACTS",
-        "GOVERN_SPACY_MODEL",
-    ):
-        monkeypatch.delenv(name, raising=False)
+    root = lay_out_project(tmp_path / "project", small_sample)
+    point_at(monkeypatch, root, tmp_path / "govern-home")
     return root
+
+
+@dataclass(frozen=True)
+class FinishedRun:
+    """One successful run of the churn dataset on the small sample: its project, run-time
+    folder, storage root (``GOVERN_TABLES``, apart from the run-time folder) and summary."""
+
+    project: Path
+    home: Path
+    tables: Path
+    summary: RunSummary
+
+
+@pytest.fixture(scope="session")
+def _churn_run_once(tmp_path_factory: pytest.TempPathFactory, small_sample: Path) -> FinishedRun:
+    """The churn job run once per session (per worker), for the tests that only read its result."""
+    from pipeline.runs.instance import local_instance
+
+    base = tmp_path_factory.mktemp("churn-run-once")
+    project, home, tables = base / "project", base / "govern-home", base / "shared-tables"
+    lay_out_project(project, small_sample)
+    with pytest.MonkeyPatch.context() as env:
+        point_at(env, project, home, tables)
+        with local_instance() as instance:
+            summary = run_churn(project, instance)
+    return FinishedRun(project, home, tables, summary)
+
+
+def _files(*folders: Path) -> dict[str, tuple[int, int]]:
+    return {
+        str(path): (path.stat().st_size, path.stat().st_mtime_ns)
+        for folder in folders
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.fixture
+def finished_churn_run(
+    _churn_run_once: FinishedRun, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[FinishedRun]:
+    """The session's finished churn run, shared: for tests that only read what it left (the
+    summary, tables, Dagster events, MLflow store, OpenLineage events). Any test that changes a
+    file of it fails here, since the next test would read that change."""
+    run = _churn_run_once
+    point_at(monkeypatch, run.project, run.home, run.tables)
+    before = _files(run.project, run.home, run.tables)
+    yield run
+    changed = sorted(set(before.items()) ^ set(_files(run.project, run.home, run.tables).items()))
+    assert not changed, f"a test wrote to the shared finished run: {changed[:5]}"
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 what it produced."""
 
 import os
+import shutil
 import socket
 import uuid
 from collections.abc import Iterator
@@ -27,6 +28,39 @@ POSTGRES_HOW_TO_START = (
     "`docker run -d -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust postgres:16`) or point "
     "GOVERN_TEST_PG at one"
 )
+
+
+TEST_KEY = "test-hmac-key-not-secret"
+
+
+def lay_out_project(root: Path, sample: Path) -> Path:
+    """The template's declarations and the small sample as raw data, under ``root``."""
+    for folder in ("datasets", "policies", "expectations"):
+        shutil.copytree(REPO / folder, root / folder)
+    shutil.copy(REPO / "requirements.lock", root / "requirements.lock")
+    (root / "data" / "raw").mkdir(parents=True)
+    for csv in sample.glob("*.csv"):
+        shutil.copy(csv, root / "data" / "raw" / csv.name)
+    shutil.copytree(REPO / "data" / "raw" / "readmission", root / "data" / "raw" / "readmission")
+    return root
+
+
+def point_at(env: pytest.MonkeyPatch, root: Path, home: Path, tables: Path | None = None) -> None:
+    """This process's settings on ``root`` and ``home`` (and ``tables``, else under home), with
+    the test key, and nothing of the caller's environment that would redirect a store."""
+    env.setenv("GOVERN_PROJECT_ROOT", str(root))
+    env.setenv("GOVERN_HOME", str(home))
+    env.setenv("GOVERN_HMAC_KEY", TEST_KEY)
+    for name in (
+        "GOVERN_TABLES",
+        "DAGSTER_HOME",
+        "MLFLOW_TRACKING_URI",
+        "GOVERN_MLFLOW_ARTIFACTS",
+        "GOVERN_SPACY_MODEL",
+    ):
+        env.delenv(name, raising=False)
+    if tables is not None:
+        env.setenv("GOVERN_TABLES", str(tables))
 
 
 def require_service(name: str, host: str, port: int, how_to_start: str) -> None:

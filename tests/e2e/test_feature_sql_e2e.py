@@ -171,12 +171,12 @@ def test_the_shipped_datasets_load(project):
     assert {"customer_features", "readmission_features"} <= keys, sorted(keys)
 
 
-def test_a_run_computes_the_same_features_in_the_sandbox(project, instance):
+def test_a_run_computes_the_same_features_in_the_sandbox(finished_churn_run):
     # given a run of the churn job (features computed in the sandbox)
-    summary = run_churn(project, instance)
+    summary = finished_churn_run.summary
     assert summary.success, summary.failures
     # when the same SQL runs directly on the warehouse's published redacted tables
-    dataset = load_dataset(project / "datasets/churn.yaml")
+    dataset = load_dataset(finished_churn_run.project / "datasets/churn.yaml")
     sql = render_feature_sql(dataset.features.sql, list(dataset.sources))
     with tables() as conn:
         direct = conn.execute(f"SELECT * FROM ({sql}) ORDER BY ALL").df()

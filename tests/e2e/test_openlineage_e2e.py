@@ -50,9 +50,12 @@ def raw_values(project, source: str, columns: list[str]) -> set[str]:
     return {row[c].strip() for row in rows for c in columns if len(row[c].strip()) >= 8}
 
 
-def test_every_event_of_a_run_is_valid_openlineage_and_a_hashed_column_is_masked(project, instance):
+def test_every_event_of_a_run_is_valid_openlineage_and_a_hashed_column_is_masked(
+    finished_churn_run,
+):
     # given a whole run of the churn dataset on the default (file) transport
-    assert run_churn(project, instance).success
+    project = finished_churn_run.project
+    assert finished_churn_run.summary.success
     # when its events are read back
     events = read_events()
     # then every one is valid against the OpenLineage model, facets included

@@ -13,6 +13,7 @@ import pytest
 from deltalake import DeltaTable
 
 from pipeline import settings
+from pipeline.runs.instance import local_instance
 from pipeline.storage.warehouse import frame_fingerprint
 from tests.helpers import (
     gate,
@@ -36,13 +37,21 @@ ASSETS = [
 ]
 
 
-def test_full_graph_materializes_every_asset_and_registers_the_model(
-    project, instance, tmp_path, monkeypatch
-):
+def test_full_graph_materializes_every_asset_and_registers_the_model(finished_churn_run):
     # given the template's declarations, a small dirty sample and a storage root of its own
-    monkeypatch.setenv("GOVERN_TABLES", str(tmp_path / "shared-tables"))
-    # when the churn job runs through Dagster
-    summary = run_churn(project, instance)
+    # (GOVERN_TABLES), when the churn job runs through Dagster (once, shared with the other
+    # tests that only read its result)
+    summary = finished_churn_run.summary
+    with local_instance() as instance:
+        assert_every_asset_materialized_and_the_model_registered(summary, instance)
+        assert_versions_recorded(instance, summary.run_id)
+    # and every table is a Delta table under GOVERN_TABLES, none under GOVERN_HOME
+    assert store().root == str(finished_churn_run.tables)
+    assert not (settings.govern_home() / "tables").exists()
+    assert_restricted_zone_is_private()
+
+
+def assert_every_asset_materialized_and_the_model_registered(summary, instance) -> None:
     # then every asset is materialized and every gate passed
     assert summary.success, summary.failures
     assert [a.status for a in summary.assets] == ["materialized"] * len(ASSETS), summary.assets
@@ -79,11 +88,6 @@ def test_full_graph_materializes_every_asset_and_registers_the_model(
     schema = metadata["dagster/column_schema"].value
     assert {c.name for c in schema.columns} >= {"customer_id", "support_notes"}
     assert "full_name" not in {c.name for c in schema.columns}, "dropped columns are gone"
-    # and every table is a Delta table under GOVERN_TABLES, none under GOVERN_HOME
-    assert store().root == str(tmp_path / "shared-tables")
-    assert not (settings.govern_home() / "tables").exists()
-    assert_versions_recorded(instance, summary.run_id)
-    assert_restricted_zone_is_private()
 
 
 TABLES = {

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.test_ui import GOVERN, _free_port, _wait_until_served
-from tests.helpers import REPO, with_negative_amount
+from tests.helpers import REPO, lay_out_project, point_at, with_negative_amount
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = Path("/usr/bin/chromium")
@@ -60,12 +60,24 @@ def require_browser() -> Path:
     pytest.skip(reason)
 
 
-@pytest.fixture
-def ui(project: Path) -> Iterator[int]:
-    """`govern ui` (webserver and daemon) on the test's project, on a free port."""
+@pytest.fixture(scope="module")
+def ui_project(tmp_path_factory: pytest.TempPathFactory, small_sample: Path) -> Iterator[Path]:
+    """One project for this file's tests, served by one `govern ui` (its start, a webserver,
+    a daemon and a code server importing the pipeline, is the slow part): each test launches
+    its own run and reads that run's outcome."""
+    base = tmp_path_factory.mktemp("ui")
+    root = lay_out_project(base / "project", small_sample)
+    with pytest.MonkeyPatch.context() as env:
+        point_at(env, root, base / "govern-home")
+        yield root
+
+
+@pytest.fixture(scope="module")
+def ui(ui_project: Path) -> Iterator[int]:
+    """`govern ui` (webserver and daemon) on this file's project, on a free port."""
     require_browser()
     port = _free_port()
-    log = (project.parent / "govern-ui.log").open("w")
+    log = (ui_project.parent / "govern-ui.log").open("w")
     server = subprocess.Popen(
         [*GOVERN, "ui", "--port", str(port)],
         cwd=REPO,
@@ -74,7 +86,9 @@ def ui(project: Path) -> Iterator[int]:
         stderr=subprocess.STDOUT,
     )
     try:
-        _wait_until_served(port, server, timeout=300)
+        # A webserver, a daemon and a code server start, each importing the pipeline: minutes
+        # when the machine is busy (the suite runs two workers on two cores).
+        _wait_until_served(port, server, timeout=600)
         yield port
     finally:
         server.send_signal(signal.SIGTERM)
@@ -85,7 +99,7 @@ def ui(project: Path) -> Iterator[int]:
         log.close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
 
@@ -178,7 +192,7 @@ def open_check(page, port: int, asset: str, check: str) -> None:
 
 
 def test_materialize_all_in_the_ui_runs_the_churn_job_and_shows_the_residual_gate_passed(
-    project: Path, ui: int, page
+    ui: int, page
 ):
     # given the UI on the churn job's asset graph
     open_job_page(page, ui)
@@ -201,14 +215,23 @@ def test_materialize_all_in_the_ui_runs_the_churn_job_and_shows_the_residual_gat
     assert "residual rate" in evidence, "the residual_pii evidence is not on the checks tab"
 
 
+@pytest.fixture
+def negative_amounts_landed(ui_project: Path, tmp_path: Path) -> Iterator[Path]:
+    """A new transactions file landed, whose every amount is negative, which the contract
+    forbids; the sample's file is put back afterwards (the project is this file's)."""
+    landing = ui_project / "data" / "raw" / "transactions.csv"
+    shutil.copy(landing, tmp_path / "transactions.csv")
+    with_negative_amount(ui_project, tmp_path / "transactions_negative.csv")
+    shutil.copy(tmp_path / "transactions_negative.csv", landing)
+    yield landing
+    shutil.copy(tmp_path / "transactions.csv", landing)
+
+
 def test_a_run_on_a_file_that_breaks_the_contract_shows_the_blocked_check_and_failed_step(
-    project: Path, ui: int, page, tmp_path: Path
+    ui: int, page, negative_amounts_landed: Path
 ):
     # given a new transactions file landed, whose every amount is negative, which the contract
     # forbids
-    landing = project / "data" / "raw" / "transactions.csv"
-    with_negative_amount(project, tmp_path / "transactions_negative.csv")
-    shutil.copy(tmp_path / "transactions_negative.csv", landing)
     # when a person clicks Materialize all on the churn job
     open_job_page(page, ui)
     page.get_by_role("button", name="Materialize all").click()
