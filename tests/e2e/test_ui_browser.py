@@ -7,20 +7,15 @@ Screenshots go to `tests/artifacts/` (git-ignored); the paths are printed.
 """
 
 import contextlib
-import json
 import os
 import shutil
-import signal
-import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_ui import GOVERN, _free_port, _wait_until_served
-from tests.helpers import REPO, with_negative_amount
+from tests.helpers import REPO, govern_ui, graphql, with_negative_amount
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = Path("/usr/bin/chromium")
@@ -64,25 +59,8 @@ def require_browser() -> Path:
 def ui(project: Path) -> Iterator[int]:
     """`govern ui` (webserver and daemon) on the test's project, on a free port."""
     require_browser()
-    port = _free_port()
-    log = (project.parent / "govern-ui.log").open("w")
-    server = subprocess.Popen(
-        [*GOVERN, "ui", "--port", str(port)],
-        cwd=REPO,
-        env=os.environ.copy(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        _wait_until_served(port, server, timeout=300)
+    with govern_ui(project.parent / "govern-ui.log") as port:
         yield port
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=90)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
 
 
 @pytest.fixture
@@ -140,16 +118,6 @@ def launched_run_id(page) -> str:
     page.get_by_role("link", name="View").first.click()
     page.wait_for_url(f"**/runs/{short}*")
     return page.url.split("/runs/")[1].split("?")[0]
-
-
-def graphql(port: int, query: str, variables: dict) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": query, "variables": variables}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.load(response)["data"]
 
 
 def wait_for_run(port: int, run_id: str) -> dict:
