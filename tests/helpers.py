@@ -1,6 +1,7 @@
 """Helpers for the tests: the checkout's root, running a dataset in-process or `govern` in a
 process of its own, stopping such processes, and reading back what a run produced."""
 
+import contextlib
 import hashlib
 import json
 import os
@@ -149,7 +150,9 @@ def wait_until_served(port: int, process: subprocess.Popen, timeout: float) -> N
 @contextmanager
 def govern_ui(log: Path) -> Iterator[int]:
     """`govern ui` (webserver and daemon) on the test's project, on a free port: the port.
-    Its output goes to ``log``; SIGTERM stops it afterwards."""
+    Its output goes to ``log``. SIGTERM stops it afterwards; if it takes too long (a loaded
+    machine), its whole process group is killed: a `dagster dev` orphaned by killing `govern ui`
+    alone kept its webserver, daemon and code server running, and burning CPU, for good."""
     port = free_port()
     with log.open("w") as out:
         server = subprocess.Popen(
@@ -158,12 +161,15 @@ def govern_ui(log: Path) -> Iterator[int]:
             env=os.environ.copy(),
             stdout=out,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         try:
             wait_until_served(port, server, timeout=300)
             yield port
         finally:
             stop(server, timeout=90)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(server.pid, signal.SIGKILL)
 
 
 def step_started(instance: dg.DagsterInstance, step: str, timeout: float) -> dg.DagsterRun:
