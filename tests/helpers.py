@@ -286,6 +286,13 @@ def table_rows(table: str) -> int | None:
         return conn.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchone()[0]
 
 
+def fewer_customers(project: Path, out: Path, dropped: int = 150) -> Path:
+    """The project's customers file without its last ``dropped`` customers."""
+    declared = project / "data" / "raw" / "customers.csv"
+    out.write_text("".join(declared.read_text().splitlines(keepends=True)[:-dropped]))
+    return out
+
+
 def with_negative_amount(root: Path, out: Path, line: int | None = None) -> Path:
     """A copy of the sample's transactions with a negative amount, which the contract bans: on
     one line, or (``line=None``) on every line, far past the clause's row budget."""

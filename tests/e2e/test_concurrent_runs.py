@@ -15,6 +15,7 @@ import pytest
 from tests.helpers import (
     LOCK_ERRORS,
     assert_built_from_own_inputs,
+    fewer_customers,
     finished_run,
     govern_ui,
     graphql,
@@ -23,13 +24,6 @@ from tests.helpers import (
 )
 
 pytestmark = pytest.mark.e2e
-
-
-def fewer_customers(project: Path, out: Path, dropped: int = 150) -> Path:
-    """The project's customers file without its last ``dropped`` customers."""
-    declared = project / "data" / "raw" / "customers.csv"
-    out.write_text("".join(declared.read_text().splitlines(keepends=True)[:-dropped]))
-    return out
 
 
 def test_two_concurrent_runs_on_different_files_each_build_from_their_own_inputs(

@@ -17,8 +17,14 @@ import dagster as dg
 import pytest
 from deltalake import DeltaTable
 
-from tests.e2e.test_concurrent_runs import fewer_customers
-from tests.helpers import REPO, materialized_facts, start_govern, step_started, store
+from tests.helpers import (
+    REPO,
+    fewer_customers,
+    materialized_facts,
+    start_govern,
+    step_started,
+    store,
+)
 
 pytestmark = pytest.mark.e2e
 ASSETS = ("raw_customers", "raw_transactions", "redacted_customers", "redacted_transactions")
