@@ -1,9 +1,18 @@
-"""Helpers for the tests: the checkout's root, and running a dataset in-process and reading back
-what it produced."""
+"""Helpers for the tests: the checkout's root, running a dataset in-process or `govern` in a
+process of its own, stopping such processes, and reading back what a run produced."""
 
+import contextlib
+import hashlib
+import json
 import os
+import re
 import shutil
+import signal
 import socket
+import subprocess
+import sys
+import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +28,10 @@ from pipeline.runs.runner import RunSummary, run_dataset
 from pipeline.storage.tables import TableStore
 
 REPO = Path(__file__).resolve().parent.parent
+# `govern` in a process of its own, on this interpreter (the venv's, whatever PATH says).
+GOVERN = [sys.executable, "-c", "from pipeline.cli.app import main; raise SystemExit(main())"]
+# What a writer that lost a race or waited on a lock would print.
+LOCK_ERRORS = re.compile(r"\block(ed)?\b|CommitFailed|ConcurrentTransaction|conflict", re.I)
 # Set by CI (.ci/run): a production-profile test whose service is absent fails instead of skipping.
 REQUIRE_SERVICES = "GOVERN_REQUIRE_SERVICES"
 # The local PostgreSQL server's admin connection (trust auth), for throwaway databases.
@@ -106,6 +119,165 @@ def throwaway_database(prefix: str = "govern") -> Iterator[str]:
         admin.close()
 
 
+def start_govern(*args: str, command: list[str] | None = None) -> subprocess.Popen:
+    """``govern *args`` started in the checkout on this test's environment, its output and
+    errors captured apart (``communicate`` reads them)."""
+    return subprocess.Popen(
+        [*(command or GOVERN), *args],
+        cwd=REPO,
+        env=os.environ.copy(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def stop(process: subprocess.Popen, timeout: float = 60, group: bool = False) -> bool:
+    """SIGTERM ``process`` (with ``group``, its whole process group: a Celery worker and its
+    pool), wait up to ``timeout`` s, then SIGKILL it; whether SIGTERM alone stopped it (False
+    also if it had already ended)."""
+    if process.poll() is not None:
+        return False
+    send = (lambda sig: os.killpg(process.pid, sig)) if group else process.send_signal
+    send(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+        return True
+    except subprocess.TimeoutExpired:
+        send(signal.SIGKILL)
+        process.wait()
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def graphql(port: int, query: str, variables: dict | None = None) -> dict:
+    """The ``data`` of a GraphQL request to the Dagster webserver on ``port``."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        body = json.load(response)
+    assert not body.get("errors"), body["errors"]
+    return body["data"]
+
+
+def wait_until_served(port: int, process: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"govern ui exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise AssertionError(f"the UI did not answer on port {port} within {timeout} s")
+
+
+@contextmanager
+def govern_ui(log: Path, timeout: float = 300) -> Iterator[int]:
+    """`govern ui` (webserver and daemon) on the test's project, on a free port: the port.
+    Its output goes to ``log``. SIGTERM stops it afterwards; if it takes too long (a loaded
+    machine), its whole process group is killed: a `dagster dev` orphaned by killing `govern ui`
+    alone kept its webserver, daemon and code server running, and burning CPU, for good.
+    ``timeout``: how long it may take to serve (each of its processes imports the pipeline)."""
+    port = free_port()
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [*GOVERN, "ui", "--port", str(port)],
+            cwd=REPO,
+            env=os.environ.copy(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            wait_until_served(port, server, timeout=timeout)
+            yield port
+        finally:
+            stop(server, timeout=90)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(server.pid, signal.SIGKILL)
+
+
+def step_started(instance: dg.DagsterInstance, step: str, timeout: float) -> dg.DagsterRun:
+    """The started run once ``step`` has begun in it (read from the runs' event logs)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for run in instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
+            starts = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_START)
+            if any(event.step_key == step for event in starts):
+                return run
+        time.sleep(0.2)
+    raise AssertionError(f"no run reached step {step} within {timeout} s")
+
+
+def finished_run(instance: dg.DagsterInstance, run_id: str, timeout: float) -> dg.DagsterRun:
+    """Run ``run_id`` once it has finished (succeeded, failed or canceled)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = instance.get_run_by_id(run_id)
+        if run is not None and run.is_finished:
+            return run
+        time.sleep(2)
+    raise AssertionError(f"run {run_id} did not finish within {timeout} s")
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def lineage(model_ref: str) -> dict:
+    """`govern lineage MODEL@VERSION --json`."""
+    done = subprocess.run(
+        [*GOVERN, "lineage", model_ref, "--json"], cwd=REPO, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+def assert_built_from_own_inputs(name: str, run_id: str, facts: dict, own_file: Path) -> None:
+    """A churn run's tables, model and lineage come from its own customers file: no row lost
+    at any step, every asset its model's lineage names built in ``run_id``, and the feature
+    table version it names holding exactly that run's rows. ``facts``: each asset's
+    materialization metadata (plain values) in that run."""
+    raw, redacted = facts["raw_customers"], facts["redacted_customers"]
+    features = facts["customer_features"]
+    assert raw["source_sha256"] == sha256(own_file), f"{name} read its own file"
+    assert raw["rows_in"] == raw["rows_loaded"] + raw["rows_rejected"], name
+    assert redacted["rows_in"] == raw["rows_loaded"], f"{name}: redacted its own raw table"
+    assert redacted["rows_in"] == redacted["rows_published"] + redacted["rows_quarantined"]
+    assert features["dagster/row_count"] == redacted["rows_published"], (
+        f"{name}: one feature row per customer of its own redacted table"
+    )
+    model = lineage(f"churn_model@{facts['churn_model']['registered_version']}")
+    assert model["sources"]["customers"]["sha256"] == sha256(own_file), name
+    for asset, recorded in model["assets"].items():
+        assert recorded["dagster_run_id"] == run_id, f"{name}: {asset} of another run"
+    recorded = model["assets"]["customer_features"]
+    assert recorded["row_count"] == features["dagster/row_count"], name
+    snapshot = store().snapshot("features", "customer_features", recorded["table_version"])
+    assert snapshot.dataset.count_rows() == features["dagster/row_count"], name
+
+
+def materialized_facts(instance: dg.DagsterInstance, run_id: str) -> dict[str, dict]:
+    """Each asset's materialization metadata in run ``run_id``, as plain values."""
+    facts = {}
+    for record in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
+        materialization = record.asset_materialization
+        facts[materialization.asset_key.to_user_string()] = {
+            key: getattr(value, "value", value) for key, value in materialization.metadata.items()
+        }
+    return facts
+
+
 def run_churn(
     root: Path, instance: dg.DagsterInstance, sources: dict[str, Path] | None = None
 ) -> RunSummary:
@@ -147,6 +319,13 @@ def table_rows(table: str) -> int | None:
         return None
     with store().connect([table]) as conn:
         return conn.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchone()[0]
+
+
+def fewer_customers(project: Path, out: Path, dropped: int = 150) -> Path:
+    """The project's customers file without its last ``dropped`` customers."""
+    declared = project / "data" / "raw" / "customers.csv"
+    out.write_text("".join(declared.read_text().splitlines(keepends=True)[:-dropped]))
+    return out
 
 
 def with_negative_amount(root: Path, out: Path, line: int | None = None) -> Path:

@@ -60,6 +60,8 @@ SCHEMAS = tuple(ZONES)
 COMMIT_ATTEMPTS = 8
 _PRIVATE_DIR, _PRIVATE_FILE = 0o700, 0o600
 _COMMIT_TOKEN = "govern_commit"
+# Recorded in the commit that undid a dead run's unrecorded commits: the run's id.
+_ROLLED_BACK = "govern_rolled_back_run"
 # The column holding each row's batch (partition key) in a partitioned table.
 PARTITION_COLUMN = "_partition"
 
@@ -296,6 +298,34 @@ class TableStore:
                 f"the restricted zone {folder} belongs to another user and cannot be made "
                 "private (mode 0700): give it to the pipeline's user, or set GOVERN_TABLES."
             ) from None
+
+    def roll_back(self, name: str, run_id: str, recorded: set[int]) -> int | None:
+        """Undo the commits a dead run made to ``name`` but never recorded; the version made.
+
+        A run killed between a Delta commit and Dagster recording it (or between the two tables
+        one asset publishes) leaves a commit no materialization names: readers of the latest
+        version would see an asset half published, built from inputs its lineage never names.
+        When such commits of ``run_id`` are the table's latest, the table is restored, in one
+        commit, to the version before them. Nothing is undone under a later writer's commit,
+        nor a table that run created (there is no version before it: the next run rebuilds it).
+        """
+        schema, table = split_name(name)
+        uri = self.uri(schema, table)
+        history = DeltaTable(uri).history(limit=100)  # newest first
+        unrecorded = 0
+        for entry in history:
+            if entry.get("dagster_run_id") != run_id or int(entry["version"]) in recorded:
+                break
+            unrecorded += 1
+        if unrecorded == 0 or unrecorded == len(history):
+            return None
+        target = int(history[unrecorded]["version"])
+        properties = CommitProperties(custom_metadata={_ROLLED_BACK: run_id}, max_commit_retries=0)
+        try:
+            DeltaTable(uri).restore(target, commit_properties=properties)
+        except CommitFailedError:
+            return None  # another writer committed meanwhile: its version replaced the run's
+        return DeltaTable(uri).version()
 
     @staticmethod
     def _committed_version(uri: str, token: str) -> int:

@@ -7,6 +7,7 @@ Dagster instance (the SQLite one under DAGSTER_HOME works on one machine; Postgr
 machines).
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -23,7 +24,7 @@ from pipeline.declarations.dataset import load_datasets
 from pipeline.definitions import build_definitions
 from pipeline.runs.backfill import backfill_dataset
 from pipeline.runs.instance import ensure_dagster_home
-from tests.helpers import require_service, split_into_daily_batches
+from tests.helpers import require_service, split_into_daily_batches, start_govern, stop
 
 pytestmark = pytest.mark.e2e
 BROKER = "pyamqp://guest:guest@127.0.0.1:5672//"
@@ -37,7 +38,7 @@ def start_worker(name: str, queue: str, log: Path) -> subprocess.Popen:
         [
             str(CELERY),
             "-A",
-            "dagster_celery.app",
+            "pipeline.celery_app",
             "-b",
             BROKER,
             "worker",
@@ -70,20 +71,11 @@ def wait_ready(logs: list[Path], timeout: float = 120) -> None:
     raise AssertionError(f"the Celery workers did not start within {timeout} s: {tails}")
 
 
-def stop(worker: subprocess.Popen) -> None:
-    """Warm shutdown of the worker and its pool children (their own process group)."""
-    if worker.poll() is None:
-        os.killpg(worker.pid, signal.SIGTERM)
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait(timeout=10)
-
-
 @pytest.fixture
-def celery_workers(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Two workers on a queue unique to this test; removed with the queue afterwards."""
+def celery_workers(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, subprocess.Popen]]:
+    """Two workers on a queue unique to this test, by name; removed with the queue afterwards."""
     require_service("RabbitMQ", "127.0.0.1", 5672, "rabbitmq-server -detached")
     queue = f"govern-test-{uuid.uuid4().hex[:10]}"
     monkeypatch.setenv("GOVERN_EXECUTOR", "celery")
@@ -95,10 +87,10 @@ def celery_workers(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[l
     workers = [start_worker(n, queue, log) for n, log in zip(names, logs, strict=True)]
     try:
         wait_ready(logs)
-        yield names
+        yield dict(zip(names, workers, strict=True))
     finally:
         for worker in workers:
-            stop(worker)
+            stop(worker, timeout=30, group=True)
         from kombu import Connection
 
         with Connection(BROKER) as connection:
@@ -106,15 +98,21 @@ def celery_workers(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[l
     assert all(w.poll() is not None for w in workers), "no worker left running"
 
 
-def step_workers(instance: dg.DagsterInstance, run_id: str) -> dict[str, str]:
-    """Which Celery worker ran each step of a run, from the run's engine events."""
-    ran = {}
+def step_attempts(instance: dg.DagsterInstance, run_id: str) -> list[tuple[str, str]]:
+    """Each step a Celery worker began in a run, and the worker (``name@host``), in order,
+    from the run's engine events."""
+    began = []
     for record in instance.all_logs(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT):
         data = record.dagster_event.event_specific_data
         worker = data.metadata.get("Celery worker") if data and data.metadata else None
         if worker is not None:
-            ran[record.step_key] = worker.value
-    return ran
+            began.append((record.step_key, worker.value))
+    return began
+
+
+def step_workers(instance: dg.DagsterInstance, run_id: str) -> dict[str, str]:
+    """Which Celery worker ran each step of a run (the last to begin it)."""
+    return dict(step_attempts(instance, run_id))
 
 
 def test_a_four_partition_backfill_runs_across_two_celery_workers(project, celery_workers):
@@ -140,3 +138,47 @@ def test_a_four_partition_backfill_runs_across_two_celery_workers(project, celer
         assert materialized <= set(workers[run.run_id]), (run.run_id, workers[run.run_id])
     hosts = {name.split("@")[0] for steps in workers.values() for name in steps.values()}
     assert hosts == set(celery_workers), f"steps ran in {hosts}, expected both workers"
+
+
+def worker_running(
+    instance: dg.DagsterInstance, step: str, timeout: float
+) -> tuple[dg.DagsterRun, str]:
+    """The started run and the worker's name once a Celery worker has begun ``step`` in it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for run in instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
+            began = [w for s, w in step_attempts(instance, run.run_id) if s == step]
+            if began:
+                return run, began[0].split("@")[0]
+        time.sleep(0.2)
+    raise AssertionError(f"no Celery worker began step {step} within {timeout} s")
+
+
+def test_a_celery_worker_killed_mid_step_hands_the_step_to_the_other_and_the_backfill_ends(
+    project, celery_workers
+):
+    # given the transactions as two daily files and two workers on the test's queue
+    first_day = split_into_daily_batches(project, days=2)[0]
+    # when a backfill of the first day runs, and the worker redacting it is killed (SIGKILL to
+    # the worker and its pool process)
+    backfill = start_govern("backfill", "--dataset", "churn", "--partition", first_day, "--json")
+    with dg.DagsterInstance.get() as instance:
+        try:
+            run, killed = worker_running(instance, "redacted_transactions", timeout=600)
+            os.killpg(celery_workers[killed].pid, signal.SIGKILL)
+            out, err = backfill.communicate(timeout=600)
+        except BaseException:
+            stop(backfill, timeout=10)
+            raise
+        status = instance.get_run_by_id(run.run_id).status
+        steps = step_attempts(instance, run.run_id)
+    # then the backfill was not left waiting: the broker handed the step to the other worker,
+    # which ran it again, and the partition's run succeeded
+    assert backfill.returncode == 0, f"{err[-3000:]}{out[-2000:]}"
+    [survivor] = set(celery_workers) - {killed}
+    redactions = [w.split("@")[0] for s, w in steps if s == "redacted_transactions"]
+    assert redactions == [killed, survivor], steps
+    assert status == dg.DagsterRunStatus.SUCCESS, status
+    # and the next run (the downstream assets, over every partition) started and succeeded
+    downstream = json.loads(out)["downstream"]
+    assert downstream and downstream["success"], downstream

@@ -9,10 +9,8 @@ the tests skip saying how to start it (and fail under ``GOVERN_REQUIRE_SERVICES=
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,10 +20,9 @@ import pytest
 
 from pipeline import settings
 from pipeline.runs.instance import local_instance
-from tests.helpers import REPO, throwaway_database
+from tests.helpers import GOVERN, REPO, finished_run, stop, throwaway_database
 
 pytestmark = pytest.mark.e2e
-GOVERN = [sys.executable, "-c", "from pipeline.cli.app import main; raise SystemExit(main())"]
 
 
 @pytest.fixture
@@ -126,16 +123,6 @@ def test_without_its_database_url_the_production_profile_says_what_to_set(
     assert "Traceback" not in done.stderr
 
 
-def _wait_for_run(instance: dg.DagsterInstance, run_id: str, timeout: float) -> dg.DagsterRun:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run = instance.get_run_by_id(run_id)
-        if run is not None and run.is_finished:
-            return run
-        time.sleep(2)
-    raise AssertionError(f"run {run_id} did not finish within {timeout} s")
-
-
 def test_a_run_submitted_to_the_queue_is_dequeued_and_executed_by_the_daemon(
     project: Path, production: dict[str, str]
 ):
@@ -159,14 +146,9 @@ def test_a_run_submitted_to_the_queue_is_dequeued_and_executed_by_the_daemon(
             [*GOVERN, "daemon"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         try:
-            run = _wait_for_run(instance, queued.run_id, timeout=600)
+            run = finished_run(instance, queued.run_id, timeout=600)
         finally:
-            daemon.send_signal(signal.SIGTERM)
-            try:
-                daemon.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                daemon.kill()
-                daemon.wait()
+            stop(daemon, timeout=60)
         # then the daemon dequeued it and it ran to success in its own process
         assert run.status == dg.DagsterRunStatus.SUCCESS, run.status
         kinds = [e.dagster_event_type for e in instance.all_logs(run.run_id) if e.is_dagster_event]

@@ -7,20 +7,15 @@ Screenshots go to `tests/artifacts/` (git-ignored); the paths are printed.
 """
 
 import contextlib
-import json
 import os
 import shutil
-import signal
-import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_ui import GOVERN, _free_port, _wait_until_served
-from tests.helpers import REPO, lay_out_project, point_at, with_negative_amount
+from tests.helpers import REPO, govern_ui, graphql, lay_out_project, point_at, with_negative_amount
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = Path("/usr/bin/chromium")
@@ -76,27 +71,10 @@ def ui_project(tmp_path_factory: pytest.TempPathFactory, small_sample: Path) -> 
 def ui(ui_project: Path) -> Iterator[int]:
     """`govern ui` (webserver and daemon) on this file's project, on a free port."""
     require_browser()
-    port = _free_port()
-    log = (ui_project.parent / "govern-ui.log").open("w")
-    server = subprocess.Popen(
-        [*GOVERN, "ui", "--port", str(port)],
-        cwd=REPO,
-        env=os.environ.copy(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        # A webserver, a daemon and a code server start, each importing the pipeline: minutes
-        # when the machine is busy (the suite runs two workers on two cores).
-        _wait_until_served(port, server, timeout=600)
+    # A webserver, a daemon and a code server start, each importing the pipeline: minutes
+    # when the machine is busy (the suite runs two workers on two cores).
+    with govern_ui(ui_project.parent / "govern-ui.log", timeout=600) as port:
         yield port
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=90)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")
@@ -154,16 +132,6 @@ def launched_run_id(page) -> str:
     page.get_by_role("link", name="View").first.click()
     page.wait_for_url(f"**/runs/{short}*")
     return page.url.split("/runs/")[1].split("?")[0]
-
-
-def graphql(port: int, query: str, variables: dict) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": query, "variables": variables}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.load(response)["data"]
 
 
 def wait_for_run(port: int, run_id: str) -> dict:

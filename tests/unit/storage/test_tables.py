@@ -238,3 +238,34 @@ def test_duckdb_spills_to_a_private_folder_removed_afterwards(store):
         assert isinstance(conn, duckdb.DuckDBPyConnection)
     # and the folder is gone once the connection is closed
     assert not scratch.exists(), scratch
+
+
+def test_a_dead_runs_unrecorded_commits_are_rolled_back_and_nothing_else(store):
+    # given a table a run published (recorded), then a dead run's two commits it never recorded
+    store.publish("redacted", "customers", pa.table({"id": ["a"]}), {"dagster_run_id": "r1"})
+    for ids in (["b"], ["b", "c"]):
+        store.publish("redacted", "customers", pa.table({"id": ids}), {"dagster_run_id": "dead"})
+    # when the dead run's unrecorded commits are rolled back
+    restored = store.roll_back("redacted.customers", "dead", recorded=set())
+    # then one new commit restores the version before them, and says whose commits it undid
+    assert restored == 3
+    assert rows(store, "redacted.customers") == [("a",)]
+    latest = DeltaTable(store.uri("redacted", "customers")).history(limit=1)[0]
+    assert latest["operation"] == "RESTORE" and latest["govern_rolled_back_run"] == "dead"
+    # and there is nothing more to roll back for that run, nor for the run before it
+    assert store.roll_back("redacted.customers", "dead", recorded=set()) is None
+    assert store.roll_back("redacted.customers", "r1", recorded=set()) is None
+
+
+def test_a_recorded_commit_a_later_writers_commit_or_a_table_the_run_created_stays(store):
+    # given a dead run's recorded commit, and a table it created
+    store.publish("redacted", "customers", pa.table({"id": ["a"]}), {"dagster_run_id": "r1"})
+    store.publish("redacted", "customers", pa.table({"id": ["b"]}), {"dagster_run_id": "dead"})
+    store.publish("features", "f", pa.table({"id": ["x"]}), {"dagster_run_id": "dead"})
+    # then neither is rolled back: the first is recorded, the second has no version before it
+    assert store.roll_back("redacted.customers", "dead", recorded={1}) is None
+    assert store.roll_back("features.f", "dead", recorded=set()) is None
+    # and once another run has committed on top of the dead run's commit, it stays too
+    store.publish("redacted", "customers", pa.table({"id": ["c"]}), {"dagster_run_id": "r2"})
+    assert store.roll_back("redacted.customers", "dead", recorded=set()) is None
+    assert rows(store, "redacted.customers") == [("c",)]
