@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pipeline.privacy.entities import NER_ENTITIES
@@ -224,7 +225,7 @@ def _verify_columns(
         entities = _entities_to_verify(policy, rule)
         if not entities or series.dtype != object:
             continue
-        texts = sorted({str(t) for t in series.dropna().unique() if str(t).strip()})
+        texts = _distinct_texts(series)
         chosen = [texts[i] for i in choose_sample(texts, size)]
         flagged = {
             text: hits
@@ -245,6 +246,14 @@ def _verify_columns(
     if all(out[name] is redacted[name] for name in redacted.columns):
         return redacted  # nothing flagged: no copy of a large table
     return pd.DataFrame(out, index=redacted.index)
+
+
+def _distinct_texts(series: pd.Series) -> list[str]:
+    """The column's distinct non-blank texts, sorted: the population the sample is drawn
+    from. Sorted and deduplicated by numpy, with no set of them all (a column of five million
+    transaction ids would hold one next to the raw and redacted tables)."""
+    texts = [text for text in map(str, series.dropna().unique()) if text.strip()]
+    return np.unique(np.array(texts, dtype=object)).tolist() if texts else []
 
 
 def _flag(verifier: ResidualVerifier, texts: list[str], entities: list[str]) -> list[list[Hit]]:

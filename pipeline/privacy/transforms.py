@@ -8,6 +8,7 @@ import hashlib
 import hmac
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
 from pipeline.privacy.policy import GeneralizeRule
@@ -41,10 +42,16 @@ def as_texts(series: pd.Series) -> pd.Series:
 
 
 def map_unique(series: pd.Series, transform: Callable[[object], object]) -> pd.Series:
-    """Apply ``transform`` once per distinct non-null value (vectorized via a lookup)."""
-    uniques = series.dropna().unique()
-    mapping = {value: transform(value) for value in uniques}
-    return series.map(mapping).astype(object).where(series.notna(), None)
+    """Apply ``transform`` once per distinct non-null value, mapped back by position; nulls
+    stay None.
+
+    ``pd.factorize`` gives each row its distinct value's code, so the result is one ``take``:
+    no dict of every distinct value and no lookup index over it (a column of five million
+    distinct card numbers would hold both next to the raw and redacted columns)."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    # Code -1 (a null) takes the last entry: None.
+    mapped = np.array([*(transform(value) for value in uniques), None], dtype=object)
+    return pd.Series(mapped[codes], index=series.index, dtype=object)
 
 
 def mask_value(value: object, keep_last: int, mask_char: str) -> str:

@@ -35,6 +35,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -448,21 +449,47 @@ def _tagged(
     return stream
 
 
-def _arrow(data: pa.Table | pd.DataFrame) -> pa.Table:
-    """An Arrow table for Delta. A frame is typed as DuckDB types it (the types a frame always
-    got here); a column of nothing but NULLs, which has no Delta type, becomes text."""
+def _arrow(
+    data: pa.Table | pd.DataFrame,
+) -> pa.Table | Callable[[], pa.RecordBatchReader]:
+    """Arrow for Delta. A frame is typed as DuckDB types it (the types a frame always got
+    here) and streamed in record batches (``_frame_batches``); a column of nothing but NULLs,
+    which has no Delta type, becomes text."""
     if isinstance(data, pd.DataFrame):
-        with duckdb.connect() as conn:
-            conn.register("_frame", data)
-            data = conn.sql("SELECT * FROM _frame").to_arrow_table()
+        return partial(_frame_batches, data)
     if any(pa.types.is_null(f.type) for f in data.schema):
-        data = data.cast(
-            pa.schema(
-                pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f
-                for f in data.schema
-            )
-        )
+        data = data.cast(_text_for_null(data.schema))
     return data
+
+
+# Rows per record batch when a frame is streamed to Delta.
+_FRAME_BATCH_ROWS = 256 * 1024
+
+
+def _frame_batches(frame: pd.DataFrame) -> pa.RecordBatchReader:
+    """The frame as a stream of Arrow record batches, converted by DuckDB one batch at a
+    time: a large frame is never held a second time, whole, as an Arrow table (at 5 million
+    transactions that copy was the step's peak)."""
+    conn = duckdb.connect()
+    conn.register("_frame", frame)
+    reader = conn.sql("SELECT * FROM _frame").to_arrow_reader(_FRAME_BATCH_ROWS)
+    schema = _text_for_null(reader.schema)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        try:
+            for batch in reader:
+                yield batch.cast(schema) if batch.schema != schema else batch
+        finally:
+            conn.close()
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def _text_for_null(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with each column of Arrow's null type (all NULLs) typed as text instead."""
+    return pa.schema(
+        pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in schema
+    )
 
 
 def _make_private(table_dir: Path) -> None:

@@ -17,6 +17,7 @@ import pytest
 from deltalake import DeltaTable
 
 from pipeline import settings
+from pipeline.storage import tables
 from pipeline.storage.tables import (
     TableStore,
     TableStoreError,
@@ -74,6 +75,20 @@ def test_a_new_schema_replaces_the_old_one_and_all_null_columns_are_text(store):
         described = conn.execute("DESCRIBE features.f").fetchall()
     # then it has the new columns only, the NULL one typed as text
     assert [(r[0], r[1]) for r in described] == [("a", "BIGINT"), ("n", "VARCHAR")], described
+
+
+def test_a_frame_is_streamed_in_batches_and_published_whole(store, monkeypatch):
+    # given batches of two rows, and a frame of five with a NULL-only column
+    monkeypatch.setattr(tables, "_FRAME_BATCH_ROWS", 2)
+    frame = pd.DataFrame({"id": [f"t{i}" for i in range(5)], "n": [None] * 5, "x": range(5)})
+    # when it is published
+    store.publish("redacted", "t", frame)
+    # then every row is in the table, in one commit, the NULL column typed as text
+    assert rows(store, "redacted.t") == [(f"t{i}", None, i) for i in range(5)]
+    assert DeltaTable(store.uri("redacted", "t")).version() == 0
+    with store.connect(["redacted.t"]) as conn:
+        types = [r[1] for r in conn.execute("DESCRIBE redacted.t").fetchall()]
+    assert types == ["VARCHAR", "VARCHAR", "BIGINT"], types
 
 
 def test_the_restricted_zone_is_private_whatever_the_umask(store, tmp_path):
