@@ -116,6 +116,12 @@ def _phone_shaped(candidate: str) -> bool:
     )
 
 
+def _short_phone(candidate: str) -> bool:
+    """Five or six digits in groups (``_SHORT_PHONE``) that are not a calendar date."""
+    digits = sum(ch.isdigit() for ch in candidate)
+    return digits <= 6 and bool(_SHORT_PHONE.match(candidate)) and not _calendar_date(candidate)
+
+
 def _calendar_date(candidate: str) -> bool:
     """Whether three short groups read as a day, a month and a year ("12.05.24", "05-12-24"):
     a date, not a short phone number."""
@@ -317,7 +323,7 @@ class ColumnScanner:
             if index >= 0 and cards[index][1] > match.start():
                 continue
             said = _phone_context(column.joined, match.start())
-            if _SHORT_PHONE.match(match.group(0)) and not _calendar_date(match.group(0)):
+            if _short_phone(match.group(0)):
                 # Five or six digits in groups: a short national number ("call 33 64 74")
                 # only where the text says it is a phone; otherwise a code, a date or a sum.
                 if said:
