@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from spacy.lang.en.stop_words import STOP_WORDS
 from wordfreq import zipf_frequency
 
-from pipeline.privacy.spans import Hit, in_tag, tag_spans
+from pipeline.privacy.spans import TAG, Hit, in_tag, tag_spans
 
 # Zipf frequency (log10 of uses per billion words) at or above which a word is common English:
 # 3.5 is about one use in 300,000 words ("refund", "parcel", "login" are common; most surnames
@@ -304,12 +304,19 @@ _LETTERS = re.compile(r"(?<![\w@/.'-])[^\W\d_](?:[^\W\d_]|['-](?=[^\W\d_]))+(?![
 
 def rare_words(text: str, not_people: Iterable[Hit] = ()) -> list[Hit]:
     """Words of three letters or more that are rare in English (``RARE_ZIPF``), capitalized
-    ("Why is Inunnguaq so ...") or on a line typed without case ("fabia called again"), and
+    as a name inside a sentence ("Why is Inunnguaq so ...") or opening one as an address
+    ("Qelvintra, can I ..."), or on a line typed without case ("fabia called again"), and
     not inside a span NER calls a place, an organization or a group (``not_people``): what is
     left of such words in redacted text is mostly names."""
     tags = tag_spans(text)
     vetoed = [(h.start, h.end) for h in not_people]
-    caseless = {start for start, _ in truecased_lines(text)}
+    # Lines typed all in lower case (one with a shouted word, "COPD exacerbation ...", is
+    # shorthand as often as not: left to truecasing and NER).
+    caseless = {
+        start
+        for start, line in truecased_lines(text)
+        if not any(ch.isupper() for ch in TAG.sub("", text[start : start + len(line)]))
+    }
     line_starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
     hits = []
     for m in _LETTERS.finditer(text):
@@ -318,7 +325,10 @@ def rare_words(text: str, not_people: Iterable[Hit] = ()) -> list[Hit]:
             continue
         if any(s < m.end() and m.start() < e for s, e in vetoed):
             continue
-        if not word[0].isupper() and _line_start(line_starts, m.start()) not in caseless:
+        if word[0].isupper():
+            if not _name_cased(word) or not _placed_as_name(text, m.start(), m.end()):
+                continue
+        elif _line_start(line_starts, m.start()) not in caseless:
             continue
         if text[m.end() : m.end() + 1] == ":" or _foreign_word(word):
             continue  # a field's key ("iban: ..."), or a word of another language
@@ -338,6 +348,20 @@ def _foreign_word(word: str) -> bool:
     """Whether ``word`` is a common word of another language ("freundlichen", "professeur")."""
     lower = word.lower()
     return any(zipf_frequency(lower, lang) >= FOREIGN_ZIPF for lang in _OTHER_LANGUAGES)
+
+
+def _name_cased(word: str) -> bool:
+    """Capitalized the way a name is: one capital, then lower case ("AFib" is an acronym)."""
+    return all(part[1:] == part[1:].lower() for part in re.split(r"['-]", word) if part)
+
+
+def _placed_as_name(text: str, start: int, end: int) -> bool:
+    """A capitalized word inside a sentence, or opening one as an address ("Demelza, can
+    I ..."): a rare word that merely opens a sentence is as often a term of the trade
+    ("Hyperglycemia to 480", "Noncompliant with meds")."""
+    before = text[:start].rstrip(" \t")
+    opens = not before or before.endswith(("\n", *_SENTENCE_MARKS)) or before.endswith(">")
+    return not opens or text[end : end + 1] == ","
 
 
 def _line_start(line_starts: list[int], position: int) -> int:

@@ -160,3 +160,11 @@ def test_everyday_words_other_languages_keys_and_places_are_not_rare_names():
     place = note.index("Zembrova")
     hits = rare_words(note, [Hit(place, place + len("Zembrova"), "LOCATION", 0.85)])
     assert spans(note, hits) == []
+
+
+def test_rare_terms_opening_a_sentence_and_acronyms_are_not_names():
+    # clinical shorthand: a rare term opens each sentence, an acronym in mixed case, and a
+    # lower-case line with a shouted acronym in it
+    note = "Hyperzelmia to 480 on arrival. Noncomplorant with meds. New-onset QFib today.\n"
+    note += "COPD exacerbation, treated with zembutrol"
+    assert spans(note, rare_words(note)) == []
