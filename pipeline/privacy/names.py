@@ -9,6 +9,7 @@ import re
 from collections.abc import Collection, Iterable
 
 from spacy.lang.en.stop_words import STOP_WORDS
+from wordfreq import zipf_frequency
 
 from pipeline.privacy.entities import NER_ENTITIES, SPACY_TO_ENTITY
 from pipeline.privacy.person_cues import PERSON_NOUNS, cued, never_a_name
@@ -23,6 +24,12 @@ _WORD_TOKEN = re.compile(_PART)
 HONORIFIC_NAME = re.compile(
     r"(?-i:\b(?:Mr|Ms|Mrs|Miss|Mx|Dr|Prof)\.?\s+|\b(?:mr|ms|mrs|mx|dr|prof)\.\s*)"
     rf"((?-i:[A-Z]{_REST})(?:[ '-](?-i:[A-Z]{_REST})){{0,2}})"
+)
+# A given name, a middle initial and a surname ("Aino K. Virtanen", "Tomas R Quell"): the
+# shape of a name whatever the words. Not the pronoun "I" without a dot ("then I Went").
+MIDDLE_INITIAL_NAME = re.compile(
+    rf"(?<![\w'-])((?-i:[A-ZÀ-ÖØ-Þ]){_REST}[ ](?:(?-i:[A-HJ-ZÀ-ÖØ-Þ])\.?|I\.)[ ]"
+    rf"(?-i:[A-ZÀ-ÖØ-Þ]){_REST})(?![\w'-])"
 )
 # Two or three ALL-CAPS words in a row: a shouted name ("JOHN SMITH"), not an acronym ("IBAN").
 _SHOUTED_NAME = re.compile(r"\b[^\W\d_a-z]{2,}(?:[ '-][^\W\d_a-z]{2,}){1,2}\b")
@@ -49,6 +56,17 @@ def name_shaped(text: str) -> bool:
         w[0].isupper() and not w.isupper() and len(w) >= 2 and w.lower() not in STOP_WORDS
         for w in _WORD_TOKEN.findall(text)
     ) and not TAG.search(text)
+
+
+# Zipf frequency (log10 uses per billion words) from which a word is everyday English ("update",
+# "status", "options"): such words fill the slots of forms and lists as often as names do.
+_EVERYDAY_ZIPF = 4.5
+
+
+def everyday_word(word: str) -> bool:
+    """Whether ``word`` is everyday English (``wordfreq``), so a slot alone cannot make it a
+    name: "Update: refund issued" beside a speaker label that is a name."""
+    return zipf_frequency(word.lower(), "en") >= _EVERYDAY_ZIPF
 
 
 def common_word(word: str) -> bool:
@@ -339,11 +357,36 @@ def _signature_names(text: str) -> Iterable[tuple[int, int]]:
             yield match.start("name"), match.start("name") + len(value)
 
 
+# A contact card: a line that is one to three name-shaped words (an initial allowed) opens
+# the text, and a later line is a phone or e-mail field, or holds an e-mail address.
+_CARD_NAME = re.compile(
+    rf"\A[ \t]*(?P<name>(?-i:[A-Z]){_REST}(?:[ ](?:(?-i:[A-Z])\.?|(?-i:[A-Z]){_REST})){{1,3}})"
+    r"[ \t]*\n"
+)
+_CONTACT_LINE = re.compile(
+    r"^[ \t]*(?i:phone|mobile|tel|telephone|fax|cell|desk|e-?mail)\b[ \t]*:|@[\w-]+\.",
+    re.MULTILINE,
+)
+
+
+def _card_names(text: str) -> Iterable[tuple[int, int]]:
+    """The name on the first line of a contact card ("Aino Virtanen\nAcme Oy\nPhone: ...")."""
+    match = _CARD_NAME.match(text)
+    if match and _CONTACT_LINE.search(text, match.end()):
+        yield from _whole_name(text, *match.span("name"))
+
+
 def laid_out_names(text: str) -> list[tuple[int, int]]:
-    """Names that a form field, a chat speaker label or a letter's closing introduces."""
+    """Names that a form field, a chat speaker label, a letter's closing or a contact card
+    introduces."""
     found = list(_field_names(text)) if "name" in text.lower() else []
     if "\n" in text:
-        found += [*_form_names(text), *_speaker_names(text), *_signature_names(text)]
+        found += [
+            *_form_names(text),
+            *_speaker_names(text),
+            *_signature_names(text),
+            *_card_names(text),
+        ]
     return found
 
 
@@ -376,7 +419,72 @@ def coordinated_names(text: str, hits: list[Hit]) -> list[Hit]:
     return hits + found
 
 
+def middle_initial_names(text: str) -> list[tuple[int, int]]:
+    """Given name, middle initial, surname (``MIDDLE_INITIAL_NAME``) where neither word is a
+    function, cue or role word, nor everyday English ("Vitamin D Sales" is not a name; a name
+    of everyday words, "Will B Green", is left to NER)."""
+    found = []
+    for match in MIDDLE_INITIAL_NAME.finditer(text):
+        words = _WORD_TOKEN.findall(match.group(1))
+        outer = [words[0], words[-1]]
+        if not any(
+            common_word(w) or never_a_name(w) or w.isupper() or everyday_word(w) for w in outer
+        ):
+            found.append(match.span(1))
+    return found
+
+
+def speaker_slots(text: str, hits: list[Hit]) -> list[Hit]:
+    """``hits`` and the other speaker labels of a transcript one of whose labels is a person:
+    what stands in the same slot as a name is a name ("Hanne: ...\nDonald: ...\nHayley: ..."
+    with NER finding two of the three). A label's leading role words ("Agent") stay, and a
+    label of everyday words ("Update") is not made a name by its slot."""
+    if "\n" not in text:
+        return hits
+    labels = [m for m in _SPEAKER.finditer(text) if _speech(text, m)]
+    if len(labels) < 2:
+        return hits
+    people = [h for h in hits if h.entity == "PERSON"]
+    named = [
+        m
+        for m in labels
+        if any(h.start < m.end("label") and m.start("label") < h.end for h in people)
+    ]
+    if not named:
+        return hits
+    found = []
+    for match in labels:
+        if match in named:
+            continue
+        start = match.start("label") + _role_prefix(match.group("label"))
+        if all(everyday_word(w) for w in _WORD_TOKEN.findall(text[start : match.end("label")])):
+            continue
+        for span in _whole_name(text, start, match.end("label")):
+            found.append(Hit(*span, "PERSON", 0.6))
+    return hits + found
+
+
+def _speech(text: str, match: re.Match[str]) -> bool:
+    """Whether what follows a speaker label is said, not a form's value: two words or more on
+    the line, one of them in lower case ("Name: Ana Silva" and "Date: 2024-05-01" are not)."""
+    line_end = text.find("\n", match.end())
+    said = text[match.end() - 1 : line_end if line_end != -1 else len(text)]
+    words = _WORD_TOKEN.findall(said)
+    return len(words) >= 2 and any(w.islower() for w in words)
+
+
+def _role_prefix(label: str) -> int:
+    """Length of the role words opening a speaker label ("Agent " in "Agent Céline")."""
+    roles = 0
+    for word in label.split(" "):
+        if not never_a_name(word):
+            break
+        roles += 1 + len(word)
+    return min(roles, len(label))
+
+
 def complete_names(text: str, hits: list[Hit], allow: Collection[str] = ()) -> list[Hit]:
-    """Person hits grown over the whole name, names listed with them, and every occurrence
-    of each name found."""
-    return every_occurrence(text, coordinated_names(text, extend_names(text, hits)), allow)
+    """Person hits grown over the whole name, names listed with them or in the same speaker
+    slot, and every occurrence of each name found."""
+    hits = speaker_slots(text, coordinated_names(text, extend_names(text, hits)))
+    return every_occurrence(text, hits, allow)

@@ -33,6 +33,7 @@ from pipeline.privacy.names import (
     complete_names,
     cued_names,
     laid_out_names,
+    middle_initial_names,
     name_shaped,
     ner_entity,
     plausible_person,
@@ -55,12 +56,22 @@ _SEPARATOR = "\n\x00\n"
 _CONTEXT_BOOST = 0.35
 # One line only (a phone never continues on the next line), an extension allowed, and never
 # the date and hour of a timestamp ("2025-09-29 13:07").
+# After an area code in parentheses the rest may be short ("(07700)521437"); the count of
+# digits is checked afterwards. Five or six digits in groups ("33 64 74") are candidates too,
+# but only a phone context word makes them phones (``_SHORT_PHONE``).
 _PHONE_CANDIDATE = re.compile(
-    r"(?<![\w.+-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,5}\)[ .-]?)?\d[\d \t.-]{5,16}\d"
-    r"(?:[ ]?(?:x|ext\.?)[ ]?\d{1,6})?(?![\w-]|:\d)"
+    r"(?<![\w.+-])(?:\+\d{1,3}[ .-]?)?"
+    r"(?:\(\d{1,5}\)[ .-]?\d[\d \t.-]{2,16}\d|\d[\d \t.-]{5,16}\d|\d{2,3}(?:[ .-]\d{2,3}){1,2})"
+    r"(?:[ ]?(?:x|ext\.?)[ ]?\d{1,6})?(?![\w-]|:\d|[.,]\d)"
 )
+# Three groups of two or three digits ("33 64 74", "94-50-72"), or two groups of three apart
+# by a space or hyphen ("485 962"); an amount ("822.57") has two groups and a dot.
+_SHORT_PHONE = re.compile(r"^\d{2,3}([ .-])\d{2,3}\1\d{2,3}$|^\d{3}[ -]\d{3}$")
 _EXTENSION = re.compile(r"[ ]?(?:x|ext\.?)[ ]?\d{1,6}$")
-_DATE_START = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{2,4}(?!\d)")
+# A date opens a candidate ("2025-09-29 13:07"): day, month and year groups with one separator,
+# not followed by that separator and more digits ("01.43.93.58.85" and "52-28-62-17" are
+# phone numbers written in groups, not dates).
+_DATE_START = re.compile(r"^\d{1,4}([./-])\d{1,2}\1\d{2,4}(?!\d|\1\d)")
 # Any Luhn-valid run of 13 to 19 digits is a card, whatever its issuer prefix (Presidio's
 # recognizer knows only some): digits alone, or grouped by single spaces or hyphens.
 _CARD_CANDIDATE = re.compile(r"(?<![\w+.,/-])\d(?:[ -]?\d){12,18}(?![\w/-]|[.,]\d)")
@@ -74,6 +85,7 @@ _EMAIL = re.compile(
 _OWN_PASSES = frozenset({"CREDIT_CARD", "EMAIL_ADDRESS"})
 _DATE_SHAPE = re.compile(r"^\d{4}[./-]\d{1,2}[./-]\d{1,2}$|^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$")
 _SSN_SHAPE = re.compile(r"^\d{3}([- ])\d{2}\1\d{4}$")
+_IPV4_SHAPE = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 _THE = re.compile(r"^the\s+")
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
 _PROGRESS_EVERY = 1000
@@ -100,6 +112,23 @@ def _phone_shaped(candidate: str) -> bool:
         and not _DATE_SHAPE.match(stripped)
         and not _DATE_START.match(stripped)
         and not _SSN_SHAPE.match(stripped)
+        and not _IPV4_SHAPE.match(stripped)
+    )
+
+
+def _short_phone(candidate: str) -> bool:
+    """Five or six digits in groups (``_SHORT_PHONE``) that are not a calendar date."""
+    digits = sum(ch.isdigit() for ch in candidate)
+    return digits <= 6 and bool(_SHORT_PHONE.match(candidate)) and not _calendar_date(candidate)
+
+
+def _calendar_date(candidate: str) -> bool:
+    """Whether three short groups read as a day, a month and a year ("12.05.24", "05-12-24"):
+    a date, not a short phone number."""
+    groups = [int(g) for g in re.split(r"[ .-]", candidate)]
+    return len(groups) == 3 and (
+        (1 <= groups[0] <= 31 and 1 <= groups[1] <= 12)
+        or (1 <= groups[0] <= 12 and 1 <= groups[1] <= 31)
     )
 
 
@@ -268,6 +297,8 @@ class ColumnScanner:
         if "PERSON" in self.entities:
             for match in HONORIFIC_NAME.finditer(column.joined):
                 self._place(column, match.start(1), match.end(1), "PERSON", 0.85)
+            for start, end in middle_initial_names(column.joined):
+                self._place(column, start, end, "PERSON", 0.7)
 
     def _find_own_patterns(self, column: _Column) -> None:
         """Cards, e-mails, street addresses and phones: this module's column-wide passes."""
@@ -291,9 +322,15 @@ class ColumnScanner:
             index = bisect.bisect_left(card_starts, match.end()) - 1
             if index >= 0 and cards[index][1] > match.start():
                 continue
-            if self._is_phone(match.group(0)):
+            said = _phone_context(column.joined, match.start())
+            if _short_phone(match.group(0)):
+                # Five or six digits in groups: a short national number ("call 33 64 74")
+                # only where the text says it is a phone; otherwise a code, a date or a sum.
+                if said:
+                    self._place(column, match.start(), match.end(), "PHONE_NUMBER", 0.5)
+            elif self._is_phone(match.group(0)):
                 self._place(column, match.start(), match.end(), "PHONE_NUMBER", 0.75)
-            elif _phone_context(column.joined, match.start()) and _phone_shaped(match.group(0)):
+            elif said and _phone_shaped(match.group(0)):
                 # A number no region's plan knows, but said to be a phone ("Tel: ...").
                 self._place(column, match.start(), match.end(), "PHONE_NUMBER", 0.5)
 
@@ -327,7 +364,7 @@ class ColumnScanner:
         candidate = _EXTENSION.sub("", candidate)
         digits = sum(ch.isdigit() for ch in candidate)
         stripped = candidate.strip()
-        if digits < 7 or digits > 15 or _SSN_SHAPE.match(stripped):
+        if digits < 7 or digits > 15 or _SSN_SHAPE.match(stripped) or _IPV4_SHAPE.match(stripped):
             return False
         if _DATE_SHAPE.match(stripped) or _DATE_START.match(stripped):
             return False

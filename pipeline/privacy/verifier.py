@@ -39,6 +39,9 @@ from pipeline.privacy.verifier_rules import (
     common_word,
     is_date_or_amount,
     phone_runs,
+    rare_words,
+    short_phones,
+    speaker_labels,
     spread,
     street_shapes,
     tag_neighbours,
@@ -50,6 +53,8 @@ VERIFIER_NAME = "presidio-analyzer (default recognizers, whole cells)"
 _BATCH_SIZE = 64
 _WORD = re.compile(r"[^\W\d_]+")
 # Entities Presidio's own pattern recognizers find; a policy's recognizers may match anything.
+# NER's other name types: read beside PERSON so a rare word NER calls a place is left alone.
+_NOT_PEOPLE = frozenset({"LOCATION", "ORGANIZATION", "NRP"})
 _STOCK_PATTERNS = frozenset(
     {"EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "IBAN_CODE", "IP_ADDRESS"}
 )
@@ -121,7 +126,10 @@ class ResidualVerifier:
         people = [e for e in wanted if e in NER_ENTITIES]
         if not people and set(wanted) <= _STOCK_PATTERNS:
             return self._flag_patterns(texts, wanted)
-        found = self._read(texts, texts, wanted)
+        # NER's places, organizations and groups are read too, only to keep the rare-word
+        # rule off them (``rare_words``); they are not flagged unless ``wanted``.
+        context = sorted(set(wanted) | (_NOT_PEOPLE if "PERSON" in wanted else set()))
+        found = self._read(texts, texts, context)
         if people:
             for i, more in enumerate(self._read_truecased(texts, people)):
                 found[i] += more
@@ -152,9 +160,12 @@ class ResidualVerifier:
         """Presidio's hits in ``text`` with the verifier's own rules added (``verifier_rules``),
         allowed terms dropped, and every other occurrence of a flagged name word added."""
         if "PERSON" in wanted:
-            hits = hits + tag_neighbours(text)
+            not_people = [h for h in hits if h.entity in _NOT_PEOPLE]
+            hits = [h for h in hits if h.entity in wanted]
+            hits = hits + tag_neighbours(text) + speaker_labels(text)
+            hits = hits + rare_words(text, not_people)
         if "PHONE_NUMBER" in wanted:
-            hits = hits + phone_runs(text)
+            hits = hits + phone_runs(text) + short_phones(text)
         if "STREET_ADDRESS" in wanted:
             hits = hits + street_shapes(text)
         hits = [h for h in hits if not self._allowed(text[h.start : h.end])]

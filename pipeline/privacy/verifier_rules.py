@@ -15,9 +15,15 @@ data shipped in its wheel, nothing downloaded at run time).
 - ``phone_runs``: seven or more digits in groups with a phone's separators, where the national
   format is one Presidio's phone recognizer does not parse;
 - ``street_shapes``: a house number, words, a street-type word, in any case;
+- ``short_phones``: five or six digits in groups ("33 64 74") where the line says phone;
+- ``speaker_labels``: in a transcript, a label in the slot where other labels are ``<PERSON>``
+  tags, or a label of rare words, is a name ("<PERSON>: ...\nHayley: ...");
+- ``rare_words``: a word that is rare in English (``RARE_ZIPF``), capitalized or on a line
+  typed without case, is a name unless NER calls it a place or an organization;
 - ``spread``: a name word flagged once in a cell is flagged wherever else it appears there.
 """
 
+import bisect
 import functools
 import re
 from collections.abc import Iterable
@@ -25,7 +31,7 @@ from collections.abc import Iterable
 from spacy.lang.en.stop_words import STOP_WORDS
 from wordfreq import zipf_frequency
 
-from pipeline.privacy.spans import Hit, in_tag, tag_spans
+from pipeline.privacy.spans import TAG, Hit, in_tag, tag_spans
 
 # Zipf frequency (log10 of uses per billion words) at or above which a word is common English:
 # 3.5 is about one use in 300,000 words ("refund", "parcel", "login" are common; most surnames
@@ -40,6 +46,12 @@ SPREAD_ZIPF = 4.5
 # A name NER finds only in a truecased copy is dropped when all its words are this common (5.5:
 # "said", "may", "will"; "john" is 5.4): capitalizing a sentence's first word makes them names.
 EVERYDAY_ZIPF = 5.5
+# A word at most this common (2.5: about one use in 300 million words) is a name, a place, a
+# brand or a typo, not English: "demelza", "lundin", "satu" are below it; "parcel" is 3.7.
+RARE_ZIPF = 2.5
+# A speaker label of words at least this common is a role or a form key ("Update", "Agent",
+# "User"), not a name, whatever stands in the other labels.
+LABEL_ZIPF = 4.5
 _WORD = re.compile(r"[^\W\d_]+")
 
 
@@ -221,6 +233,139 @@ def street_shapes(text: str) -> list[Hit]:
         for m in _STREET.finditer(text)
         if not any(w.lower() in STOP_WORDS for w in _WORD.findall(m.group())[:-1])
     ]
+
+
+# --------------------------------------------------------------------------------------------
+# Short phone numbers the line calls a phone
+# --------------------------------------------------------------------------------------------
+
+_SHORT_RUN = re.compile(r"(?<![\w#@/:.,-])\d{2,3}([ .-])\d{2,3}\1\d{2,3}(?![\w:-]|[.,]\d)")
+_SAYS_PHONE = re.compile(
+    r"(?i:\b(?:phone|call|tel|mobile|cell|fax|number|reach|whatsapp|sms|text)\b)[^\n]{0,30}$"
+)
+
+
+def short_phones(text: str) -> list[Hit]:
+    """Three groups of two or three digits ("33 64 74", "94-50-72") with a word for a phone
+    earlier on the line: national numbers too short for ``phone_runs``. A date is not one."""
+    return [
+        Hit(m.start(), m.end(), "PHONE_NUMBER", 0.5)
+        for m in _SHORT_RUN.finditer(text)
+        if _SAYS_PHONE.search(text, max(0, m.start() - 40), m.start())
+        and not is_date_or_amount(m.group())
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Speaker labels of a transcript
+# --------------------------------------------------------------------------------------------
+
+_LABEL_LINE = re.compile(
+    r"^[ \t]*(?P<label><PERSON>|[^\W\d_][\w'.-]*(?:[ ][^\W\d_][\w'.-]*){0,2})[ \t]*:[ \t]+"
+    r"(?P<said>[^\n]+)",
+    re.MULTILINE,
+)
+
+
+def speaker_labels(text: str) -> list[Hit]:
+    """Speaker labels that are names: in a text of two lines or more shaped "label: words",
+    a label that is not a ``<PERSON>`` tag, whose words are not all everyday English
+    (``LABEL_ZIPF``: roles such as "Agent" are), where another label is a ``<PERSON>`` tag or
+    all its words are rare. Only lines that say something (a lower-case word) count, so a
+    form's "Name: ..." or "Phone: ..." lines are no transcript."""
+    lines = [m for m in _LABEL_LINE.finditer(text) if _says_something(m.group("said"))]
+    if len(lines) < 2:
+        return []
+    tagged = any(m.group("label") == "<PERSON>" for m in lines)
+    hits = []
+    for m in lines:
+        label = m.group("label")
+        words = _WORD.findall(label)
+        if label == "<PERSON>" or not words or all(_zipf(w.lower()) >= LABEL_ZIPF for w in words):
+            continue
+        if tagged or all(_zipf(w.lower()) < RARE_ZIPF for w in words):
+            hits.append(Hit(m.start("label"), m.end("label"), "PERSON", 0.5))
+    return hits
+
+
+def _says_something(said: str) -> bool:
+    words = _WORD.findall(said)
+    return len(words) >= 2 and any(w.islower() for w in words)
+
+
+# --------------------------------------------------------------------------------------------
+# Words rare in English
+# --------------------------------------------------------------------------------------------
+
+# A word of letters (inner apostrophes and hyphens) not glued to an e-mail, a URL, a path or a
+# number.
+_LETTERS = re.compile(r"(?<![\w@/.'-])[^\W\d_](?:[^\W\d_]|['-](?=[^\W\d_]))+(?![\w@/'-]|\.\w)")
+
+
+def rare_words(text: str, not_people: Iterable[Hit] = ()) -> list[Hit]:
+    """Words of three letters or more that are rare in English (``RARE_ZIPF``), capitalized
+    as a name inside a sentence ("Why is Inunnguaq so ...") or opening one as an address
+    ("Qelvintra, can I ..."), or on a line typed without case ("fabia called again"), and
+    not inside a span NER calls a place, an organization or a group (``not_people``): what is
+    left of such words in redacted text is mostly names."""
+    tags = tag_spans(text)
+    vetoed = [(h.start, h.end) for h in not_people]
+    # Lines typed all in lower case (one with a shouted word, "COPD exacerbation ...", is
+    # shorthand as often as not: left to truecasing and NER).
+    caseless = {
+        start
+        for start, line in truecased_lines(text)
+        if not any(ch.isupper() for ch in TAG.sub("", text[start : start + len(line)]))
+    }
+    line_starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
+    hits = []
+    for m in _LETTERS.finditer(text):
+        word = m.group()
+        if len(word) < 3 or word.isupper() or in_tag(tags, m.start(), m.end()):
+            continue
+        if any(s < m.end() and m.start() < e for s, e in vetoed):
+            continue
+        if word[0].isupper():
+            if not _name_cased(word) or not _placed_as_name(text, m.start(), m.end()):
+                continue
+        elif _line_start(line_starts, m.start()) not in caseless:
+            continue
+        if text[m.end() : m.end() + 1] == ":" or _foreign_word(word):
+            continue  # a field's key ("iban: ..."), or a word of another language
+        if all(_zipf(part.lower()) < RARE_ZIPF for part in re.split(r"['-]", word) if part):
+            hits.append(Hit(m.start(), m.end(), "PERSON", 0.5))
+    return hits
+
+
+# Languages whose everyday words turn up in support text written in English (a German letter's
+# closing, a French job title); a word this common in one of them is not a name.
+_OTHER_LANGUAGES = ("de", "fr", "es", "pt", "it", "nl")
+FOREIGN_ZIPF = 3.5
+
+
+@functools.lru_cache(maxsize=65536)
+def _foreign_word(word: str) -> bool:
+    """Whether ``word`` is a common word of another language ("freundlichen", "professeur")."""
+    lower = word.lower()
+    return any(zipf_frequency(lower, lang) >= FOREIGN_ZIPF for lang in _OTHER_LANGUAGES)
+
+
+def _name_cased(word: str) -> bool:
+    """Capitalized the way a name is: one capital, then lower case ("AFib" is an acronym)."""
+    return all(part[1:] == part[1:].lower() for part in re.split(r"['-]", word) if part)
+
+
+def _placed_as_name(text: str, start: int, end: int) -> bool:
+    """A capitalized word inside a sentence, or opening one as an address ("Demelza, can
+    I ..."): a rare word that merely opens a sentence is as often a term of the trade
+    ("Hyperglycemia to 480", "Noncompliant with meds")."""
+    before = text[:start].rstrip(" \t")
+    opens = not before or before.endswith(("\n", *_SENTENCE_MARKS)) or before.endswith(">")
+    return not opens or text[end : end + 1] == ","
+
+
+def _line_start(line_starts: list[int], position: int) -> int:
+    return line_starts[bisect.bisect_right(line_starts, position) - 1]
 
 
 # --------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ redactor doing what it does in the pipeline.
 import pandas as pd
 import pytest
 
+from pipeline.privacy.names import middle_initial_names
 from pipeline.privacy.policy import PiiPolicy, load_policy
 from pipeline.privacy.redactor import Redactor
 from pipeline.privacy.scanner import ColumnScanner
@@ -364,3 +365,78 @@ def test_the_shipped_policies_scan_places_and_allow_their_own_values(source):
     for rule in rules:
         assert "LOCATION" in rule.entities, rule.entities
         assert rule.allow_values_from, f"{source}: no allow_values_from"
+
+
+# --- structure as a name's cue, and short or grouped phone numbers ---------------------------
+
+
+def test_a_speaker_label_in_the_slot_of_named_speakers_is_a_name(scanner):
+    # given a transcript where NER knows two speakers and not the third (made-up names)
+    text = (
+        "Margaret: Where were you last night?\n"
+        "Zorvekka: Out with the others, as I told you.\n"
+        "Thomas: Nobody believes that story."
+    )
+    # when it is scanned
+    hits = found(scanner, text)
+    # then the third label is a person too, because it stands where the others do
+    assert ("Zorvekka", "PERSON") in hits, hits
+
+
+def test_labels_of_everyday_words_and_form_lines_are_not_made_names(scanner):
+    # given notes whose lines start with keys, beside a named speaker, and a form
+    notes = "Update: refund issued today\nStatus: waiting on the bank\nAgent Maria Lopez: closed"
+    form = "Name: Quorra Velt\nDate: 2024-05-01"
+    # when they are scanned
+    note_hits = found(scanner, notes)
+    form_hits = found(scanner, form)
+    # then no key is a person
+    assert not [h for h in note_hits if h[0] in ("Update", "Status")], note_hits
+    assert not [h for h in form_hits if h[0] == "Date"], form_hits
+
+
+def test_a_name_with_a_middle_initial_is_a_name(scanner):
+    # given made-up names written given name, initial, surname, with and without a dot
+    for name in ("Qamile R. Torvenn", "Ysolde K Marrabek"):
+        text = f"The report was filed by {name} yesterday."
+        # when it is scanned
+        hits = found(scanner, text)
+        # then the whole name is one person
+        assert (name, "PERSON") in hits, (name, hits)
+
+
+def test_capitalized_words_around_a_letter_are_not_a_name_by_their_shape():
+    # given everyday words around a capital letter, and the pronoun "I"
+    text = "Then I Went to see Plan B Options and Vitamin D Sales."
+    # when the shape rule reads it (NER may still call one of them a person: its own call)
+    found_spans = middle_initial_names(text)
+    # then none of them has a name's shape
+    assert found_spans == [], [text[a:b] for a, b in found_spans]
+
+
+def test_the_first_line_of_a_contact_card_is_a_name(scanner):
+    # given a made-up contact card: a name line, a company, then phone and e-mail fields
+    text = "Velmira Oskarrud\nNorthwind Quarry Ltd.\nMobile: +44 20 7946 0958\nE-mail: vo@x.example"
+    # when it is scanned
+    hits = found(scanner, text)
+    # then the first line is a person
+    assert ("Velmira Oskarrud", "PERSON") in hits, hits
+
+
+@pytest.mark.parametrize(
+    "phone", ["01.43.93.58.85", "52-28-62-17", "(07700)521437", "(07700) 590794"]
+)
+def test_grouped_phones_are_not_mistaken_for_dates(scanner, phone):
+    # given phone numbers in groups whose first three groups look like a date
+    hits = found(scanner, f"Phone: {phone}")
+    # then each is one phone number
+    assert hits == [(phone, "PHONE_NUMBER")], hits
+
+
+def test_a_six_digit_phone_is_one_only_where_the_text_says_phone(scanner):
+    # given a short national number after "call", the same digits as an order, a date, an IP
+    said = found(scanner, "You can call 41 57 93 after six")
+    unsaid = found(scanner, "Box 41 57 93 arrived; called on 12.05.24 from 10.1.2.3")
+    # then only the one called a phone is a phone
+    assert said == [("41 57 93", "PHONE_NUMBER")], said
+    assert not [h for h in unsaid if h[1] == "PHONE_NUMBER"], unsaid

@@ -7,6 +7,7 @@ import pytest
 
 from pipeline.privacy.ner import PIECE_CHARS
 from pipeline.privacy.policy import PiiPolicy
+from pipeline.privacy.presidio import build_lean_analyzer
 from pipeline.privacy.redactor import Redactor
 from pipeline.privacy.residual import residual_scan
 from pipeline.privacy.verifier import (
@@ -189,11 +190,13 @@ def test_sample_is_seeded_by_the_data_and_covers_small_columns():
 def test_verifier_reads_with_a_model_of_its_own():
     # given a redacted note whose name the redactor's small model does not see
     note = ["Kauê lives on <STREET_ADDRESS> street."]
-    # when the small model and the verifier's default model read it
-    small = ResidualVerifier(DEFAULT_SPACY_MODEL).flag(note, ["PERSON"])
+    # when NER with the small model and with the verifier's default model reads it
+    small = build_lean_analyzer(DEFAULT_SPACY_MODEL).analyze(note[0], "en", ["PERSON"])
+    model = build_lean_analyzer(DEFAULT_VERIFIER_MODEL).analyze(note[0], "en", ["PERSON"])
     own = ResidualVerifier(DEFAULT_VERIFIER_MODEL).flag(note, ["PERSON"])
-    # then only the verifier's model flags the name
-    assert small == [[]]
+    # then only the verifier's model sees the name, and the verifier flags it
+    assert small == []
+    assert [note[0][r.start : r.end] for r in model] == ["Kauê"]
     assert [note[0][h.start : h.end] for h in own[0]] == ["Kauê"]
 
 

@@ -3,10 +3,14 @@
 Every value here is made up.
 """
 
+from pipeline.privacy.spans import Hit
 from pipeline.privacy.verifier import ResidualVerifier
 from pipeline.privacy.verifier_rules import (
     common_word,
     phone_runs,
+    rare_words,
+    short_phones,
+    speaker_labels,
     spread,
     street_shapes,
     tag_neighbours,
@@ -119,3 +123,48 @@ def test_only_uncommon_words_of_a_flagged_name_spread():
 
     hits = [Hit(start, note.index(" about"), "PERSON", 0.85)]
     assert spread(note, hits) == [Hit(7, 14, "PERSON", 0.5)]
+
+
+# --------------------------------------------------------------------------------------------
+# Short phones, speaker labels and rare words
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_six_digit_phone_is_flagged_where_the_line_says_phone():
+    note = "You can call 41 57 93 after six\nbox 41 57 93 arrived on 12.05.24"
+    assert spans(note, short_phones(note)) == ["41 57 93"]
+
+
+def test_a_speaker_label_beside_person_tags_is_flagged():
+    chat = "<PERSON>: where were you?\nBrenna: out, as I said.\n<PERSON>: nobody believes it."
+    assert spans(chat, speaker_labels(chat)) == ["Brenna"]
+
+
+def test_role_labels_and_form_keys_are_not_flagged():
+    chat = "<PERSON>: where is my parcel\nAgent: let me check that\nUser: thanks a lot"
+    form = "Name: <PERSON>\nPhone: <PHONE_NUMBER>\nQorvalik: <IBAN_CODE>"
+    assert speaker_labels(chat) == [] and speaker_labels(form) == []
+
+
+def test_a_word_rare_in_english_is_flagged_as_a_name():
+    note = "Why is Qelvintra so impulsive?\n25/03/2026\nzelphorra called again, still waiting"
+    assert spans(note, rare_words(note)) == ["Qelvintra", "zelphorra"]
+
+
+def test_everyday_words_other_languages_keys_and_places_are_not_rare_names():
+    # a capitalized everyday word, a lower-case rare word on a line with case, a German
+    # closing, a field key, and a rare word NER called a place (given as ``not_people``)
+    note = (
+        "Refund approved.\nThe quokkazine shipped.\nMit freundlichen Grüßen\nfoo: bar\nIn Zembrova"
+    )
+    place = note.index("Zembrova")
+    hits = rare_words(note, [Hit(place, place + len("Zembrova"), "LOCATION", 0.85)])
+    assert spans(note, hits) == []
+
+
+def test_rare_terms_opening_a_sentence_and_acronyms_are_not_names():
+    # clinical shorthand: a rare term opens each sentence, an acronym in mixed case, and a
+    # lower-case line with a shouted acronym in it
+    note = "Hyperzelmia to 480 on arrival. Noncomplorant with meds. New-onset QFib today.\n"
+    note += "COPD exacerbation, treated with zembutrol"
+    assert spans(note, rare_words(note)) == []
