@@ -26,12 +26,13 @@ def cli_json(capsys, *args: str) -> dict:
 
 
 def test_lineage_gives_sha256sum_of_each_source_and_reproduce_matches(
-    finished_churn_run, capsys, tmp_path
+    project, instance, capsys, tmp_path, monkeypatch
 ):
     # given a run, with its tables under a storage root of their own, that registered the
-    # first version as champion
-    project = finished_churn_run.project
-    assert finished_churn_run.summary.success
+    # first version as champion (a run of its own, not the shared one: this test changes a
+    # landing file and vacuums a table)
+    monkeypatch.setenv("GOVERN_TABLES", str(tmp_path / "shared-tables"))
+    assert run_churn(project, instance).success
     published = {name: store().version(*name.split(".")) for name in store().published()}
     # when the champion's lineage is asked for
     lineage = cli_json(capsys, "lineage", "churn_model@champion")
