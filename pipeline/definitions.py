@@ -13,6 +13,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.factory import build_dataset_definitions
+from assets.recovery import roll_back_failed_run
 from assets.resources import build_resources
 from pipeline import settings
 from pipeline.declarations.dataset import load_datasets
@@ -53,7 +54,11 @@ def build_definitions(root: Path | None = None) -> dg.Definitions:
     root = root or settings.project_root()
     return dg.Definitions.merge(
         *(build_dataset_definitions(dataset, root) for dataset in load_datasets(root)),
-        dg.Definitions(resources=build_resources(), executor=build_executor()),
+        dg.Definitions(
+            resources=build_resources(),
+            executor=build_executor(),
+            sensors=[roll_back_failed_run],
+        ),
     )
 
 

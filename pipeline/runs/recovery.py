@@ -9,12 +9,13 @@ pid's start time, so a reused pid is not mistaken for it); before starting a run
 marks each of its unfinished runs whose process is gone as failed, with a message that says
 so, and frees its pool slots, as Dagster's run monitoring does for runs it launched.
 
-A run killed while it publishes may have committed a Delta version that Dagster never recorded
-(the process died before the materialization event, or between the two tables one asset
-publishes). Such commits are undone in the same pass (``TableStore.roll_back``): once the next
-run starts, every table is again at a version a recorded materialization, or an erasure, made.
+A run killed while it publishes may have committed a Delta version that Dagster never recorded.
+Such commits are undone in the same pass (``assets.recovery``): once the next run starts, every
+table is again at a version a recorded materialization, or an erasure, made.
 
-Runs without the tag (launched from the UI or by the daemon) are Dagster's to watch.
+Runs without the tag (launched from the UI or by the daemon) are Dagster's to watch: its code
+server marks a run failed when the run's process dies, and the ``roll_back_failed_run`` sensor
+undoes that run's unrecorded commits.
 """
 
 import os
@@ -23,9 +24,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.evidence import metadata_value
-from pipeline import settings
-from pipeline.storage.tables import TableStore
+from assets.recovery import roll_back_unrecorded_commits
 
 HOST_TAG = "govern/host"
 PROCESS_TAG = "govern/process"
@@ -107,30 +106,3 @@ def fail_dead_runs(instance: dg.DagsterInstance) -> list[str]:
             instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
         failed.append(run.run_id)
     return failed
-
-
-def _recorded_versions(instance: dg.DagsterInstance, run_id: str) -> dict[str, set[int]]:
-    """The Delta versions (by table URI) the run's materializations recorded as published."""
-    recorded: dict[str, set[int]] = {}
-    for record in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
-        metadata = record.asset_materialization.metadata if record.asset_materialization else {}
-        for prefix in ("", "quarantine_"):
-            uri = metadata_value(metadata.get(f"{prefix}table_uri"))
-            version = metadata_value(metadata.get(f"{prefix}table_version"))
-            if uri is not None and version is not None:
-                recorded.setdefault(str(uri), set()).add(int(version))
-    return recorded
-
-
-def roll_back_unrecorded_commits(instance: dg.DagsterInstance, run_id: str) -> list[str]:
-    """Undo the Delta commits the dead run ``run_id`` made but never recorded; the tables
-    (``schema.table@version``, the version that restored the previous one)."""
-    store = TableStore(settings.tables_root())
-    recorded = _recorded_versions(instance, run_id)
-    rolled_back = []
-    for name in store.published():
-        uri = store.uri(*name.split("."))
-        version = store.roll_back(name, run_id, recorded.get(uri, set()))
-        if version is not None:
-            rolled_back.append(f"{name}@{version}")
-    return rolled_back
