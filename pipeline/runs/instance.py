@@ -7,6 +7,7 @@ daemon, run monitoring). It is copied into DAGSTER_HOME when that folder has non
 pool: each asset writes its own Delta tables, so steps and runs need no lock between them.
 """
 
+import fcntl
 import os
 import shutil
 from pathlib import Path
@@ -35,5 +36,17 @@ def ensure_dagster_home() -> Path:
 
 
 def local_instance() -> dg.DagsterInstance:
-    ensure_dagster_home()
-    return dg.DagsterInstance.get()
+    """The instance of DAGSTER_HOME, its storage created by one process at a time.
+
+    Opening an instance on a fresh DAGSTER_HOME creates its SQLite databases and stamps their
+    schema version; two ``govern run`` started at once on a new home raced there (one failed
+    with "UNIQUE constraint failed: alembic_version"). An exclusive lock on a file in the home
+    makes the second process wait until the first has created them, then find them made.
+    """
+    home = ensure_dagster_home()
+    with open(home / ".instance.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return dg.DagsterInstance.get()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
