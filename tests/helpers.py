@@ -187,7 +187,11 @@ def govern_ui(log: Path, timeout: float = 300) -> Iterator[int]:
     Its output goes to ``log``. SIGTERM stops it afterwards; if it takes too long (a loaded
     machine), its whole process group is killed: a `dagster dev` orphaned by killing `govern ui`
     alone kept its webserver, daemon and code server running, and burning CPU, for good.
-    ``timeout``: how long it may take to serve (each of its processes imports the pipeline)."""
+    ``timeout``: how long it may take to serve (each of its processes imports the pipeline).
+
+    It starts with SIGINT ignored, as ``govern ui &`` from a script starts it: SIGTERM must stop
+    it all the same (it used to leave ``dagster dev`` running until killed), else teardown fails.
+    """
     port = free_port()
     with log.open("w") as out:
         server = subprocess.Popen(
@@ -197,14 +201,17 @@ def govern_ui(log: Path, timeout: float = 300) -> Iterator[int]:
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
         )
+        stopped = False
         try:
             wait_until_served(port, server, timeout=timeout)
             yield port
         finally:
-            stop(server, timeout=90)
+            stopped = stop(server, timeout=90)
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(server.pid, signal.SIGKILL)
+        assert stopped, f"govern ui did not stop within 90 s of SIGTERM (see {log})"
 
 
 def step_started(instance: dg.DagsterInstance, step: str, timeout: float) -> dg.DagsterRun:

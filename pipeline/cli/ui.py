@@ -66,7 +66,14 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 
 def supervise(command: list[str]) -> int:
-    """Run ``command`` as a child, passing SIGTERM on as an interrupt; its exit status."""
+    """Run ``command`` as a child, passing SIGTERM on as an interrupt; its exit status.
+
+    A process started in the background by a non-interactive shell (``cmd &``), or by a test
+    runner's worker, inherits SIGINT *ignored*: ``dagster dev`` would then never see the
+    interrupt and keep running. Our own handler is installed first, so the child starts with
+    SIGINT at its default (handlers are reset by exec; only an ignored signal is inherited).
+    """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     child = subprocess.Popen(command)
 
     def stop(signum: int, frame: object) -> None:
