@@ -185,7 +185,10 @@ def build_redact_asset(
                 REASON_COLUMN: [residual.quarantine_rows[label] for label in labels],
             }
         )
-        screened = screen(suite, redacted.drop(index=labels) if labels else redacted, budget)
+        if labels:
+            # Rebound, so the frame with those rows is freed, not held beside the copy.
+            redacted = redacted.drop(index=labels)
+        screened = screen(suite, redacted, budget)
         quarantined = pd.concat([survivors, screened.quarantined])
         counts = row_counts(rows_in, len(screened.kept), len(quarantined))
         # Staged in memory: the frames are published only if every blocking gate passes.

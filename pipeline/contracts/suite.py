@@ -47,6 +47,20 @@ class ContractSuite:
                 named.update(kwargs.get(key) or [])
         return named
 
+    def only(self, clauses: list[Clause]) -> "ContractSuite":
+        """The same suite with only ``clauses`` (in the suite's order): for a GX pass that
+        needs no other (the table-level clauses on the rows left after a row-level screen)."""
+        names = {c.check_name for c in clauses}
+        kept = [i for i, c in enumerate(self.clauses) if c.check_name in names]
+        expectations = self.raw.get("expectations") or []
+        return ContractSuite(
+            self.name,
+            self.path,
+            hashlib.sha256(f"{self.content_hash}:{kept}".encode()).hexdigest(),
+            tuple(self.clauses[i] for i in kept),
+            {**self.raw, "expectations": [expectations[i] for i in kept]},
+        )
+
     def check_columns(self, columns: list[str], asset: str) -> None:
         unknown = sorted(self.columns() - set(columns))
         if unknown:
