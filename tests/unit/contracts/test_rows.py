@@ -139,3 +139,21 @@ def test_a_clean_table_gets_the_results_of_validating_it_whole(tmp_path):
     assert screened.quarantined.empty and screened.kept is clean
     assert screened.table_results == whole
     assert [r.success for r in screened.table_results] == [True, False]
+
+
+def test_a_suite_narrowed_to_some_clauses_validates_them_as_the_whole_suite_does(tmp_path):
+    # given a suite of three clauses, and the two table-level ones picked out of it (any order)
+    contract = suite(
+        tmp_path,
+        critical("expect_table_row_count_to_be_between", min_value=10),
+        critical("expect_column_values_to_be_in_set", column="channel", value_set=["web", "app"]),
+        critical("expect_column_values_to_be_unique", column="channel"),
+    )
+    row_count, _, unique = contract.clauses
+    narrowed = contract.only([unique, row_count])
+    # then it holds those two, in the suite's order, as a suite of its own
+    assert [c.check_name for c in narrowed.clauses] == ["row_count", "unique__channel"]
+    assert narrowed.content_hash != contract.content_hash
+    # and GX judges them on a frame as it does within the whole suite
+    whole = validate(contract, ORDERS)
+    assert validate(narrowed, ORDERS) == [whole[0], whole[2]]
