@@ -12,7 +12,7 @@ whole churn job on them (``govern run --dataset churn --force`` in-process, its 
   sampled every 0.1 s by this parent process and attributed to the step running at the time),
   and end to end. Memory is the child's and its forked workers' (redaction runs on both cores)
   together: the sum of their PSS, which counts the pages a worker shares with its parent once;
-  end to end, the child's own peak RSS (``ru_maxrss``) if that is higher. The sampler runs in
+  end to end, the child's own peak RSS (``VmHWM``) if that is higher. The sampler runs in
   the parent, not beside the run: a thread in the run's own process is starved of the GIL
   while pandas or Arrow holds it, and missed the highest points (a run measured 4.2 GB sampled
   that way peaked at 6.1 GB RSS);
@@ -177,10 +177,20 @@ def run_one(size: int, folder: Path) -> dict:
         "start": start,
         "end": end,
         "seconds": round(end - start, 2),
-        "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "max_rss_mb": round(_peak_rss_kb() / 1024, 1),
         "spans": {k: v for k, v in spans.items() if not k.startswith("asset_check")},
         "bare_read_seconds": {k: round(v, 3) for k, v in bare.items()},
     }
+
+
+def _peak_rss_kb() -> int:
+    """This process's peak RSS since it started its program (``VmHWM``). Not ``ru_maxrss``:
+    Linux carries that across exec from the forked parent, so a child started by a parent that
+    had just generated the 1M files reported the generator's 6 GB as its own."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def with_memory(result: dict, sampler: RssSampler) -> dict:
