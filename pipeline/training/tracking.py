@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import sklearn
 import skops.io
+from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
@@ -38,7 +39,15 @@ def ensure_experiment(name: str, artifact_root: str) -> str:
     experiment = client.get_experiment_by_name(name)
     if experiment is not None:
         return experiment.experiment_id
-    return client.create_experiment(name, artifact_location=f"{artifact_root.rstrip('/')}/{name}")
+    try:
+        return client.create_experiment(
+            name, artifact_location=f"{artifact_root.rstrip('/')}/{name}"
+        )
+    except MlflowException as exc:
+        # Two first runs at once: the other one created it between our look and our create.
+        if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+        return client.get_experiment_by_name(name).experiment_id
 
 
 def _requirements() -> list[str]:
