@@ -17,6 +17,8 @@ import dagster as dg
 import pytest
 from deltalake import DeltaTable
 
+from assets.recovery import recorded_table_versions
+from pipeline.storage.tables import table_name_of
 from tests.helpers import (
     REPO,
     fewer_customers,
@@ -64,13 +66,8 @@ def _data_versions(instance: dg.DagsterInstance) -> dict[str, str]:
 
 def _recorded_versions(instance: dg.DagsterInstance, run_id: str) -> dict[str, set[int]]:
     """The table versions run ``run_id`` recorded as published, by table name."""
-    recorded: dict[str, set[int]] = {}
-    for facts in materialized_facts(instance, run_id).values():
-        for prefix in ("", "quarantine_"):
-            if f"{prefix}table_version" in facts:
-                name = ".".join(Path(facts[f"{prefix}table_uri"]).parts[-2:])
-                recorded.setdefault(name, set()).add(facts[f"{prefix}table_version"])
-    return recorded
+    recorded = recorded_table_versions(instance, run_id)
+    return {table_name_of(uri): versions for uri, versions in recorded.items()}
 
 
 def _wait_for(marker: Path, process: subprocess.Popen, timeout: float) -> None:
