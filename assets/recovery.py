@@ -13,11 +13,16 @@ that the run failed:
   the daemon (``govern ui``, ``govern daemon``) evaluates the sensor on that failure.
 """
 
+import os
+from dataclasses import dataclass, field
+
 import dagster as dg
+from deltalake import DeltaTable
+from deltalake.exceptions import DeltaError
 
 from assets.evidence import metadata_value
 from pipeline import settings
-from pipeline.storage.tables import TableStore
+from pipeline.storage.tables import TableStore, TableStoreError, split_name
 
 
 def recorded_table_versions(instance: dg.DagsterInstance, run_id: str) -> dict[str, set[int]]:
@@ -33,18 +38,87 @@ def recorded_table_versions(instance: dg.DagsterInstance, run_id: str) -> dict[s
     return recorded
 
 
-def roll_back_unrecorded_commits(instance: dg.DagsterInstance, run_id: str) -> list[str]:
-    """Undo the Delta commits the failed run ``run_id`` made but never recorded; the tables
-    (``schema.table@version``, the version that restored the previous one)."""
+@dataclass
+class RollBack:
+    """What undoing a failed run's unrecorded commits did, table by table."""
+
+    restored: list[str] = field(default_factory=list)  # ``schema.table@version`` made
+    left: dict[str, str] = field(default_factory=dict)  # table -> why it was not touched
+
+    def describe(self) -> str:
+        parts = []
+        if self.restored:
+            parts.append(
+                "commits this run made but never recorded were undone (each table restored "
+                f"to the version before them): {', '.join(self.restored)}"
+            )
+        parts += [f"{name} left as it is: {why}" for name, why in self.left.items()]
+        return "; ".join(parts)
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def steps_still_running(instance: dg.DagsterInstance, run_id: str) -> set[str]:
+    """Steps of the run that started, never ended, and whose process still runs on this host.
+
+    With the default executor a step runs in the run's own process and dies with it. With the
+    multiprocess executor (and Celery, on this host) a step is a process of its own that the run
+    worker's death does not stop: it may yet record the commit it made, which must not be
+    undone under it."""
+    types = {
+        dg.DagsterEventType.STEP_START,
+        dg.DagsterEventType.STEP_SUCCESS,
+        dg.DagsterEventType.STEP_FAILURE,
+        dg.DagsterEventType.STEP_SKIPPED,
+    }
+    started: dict[str, int | None] = {}
+    ended: set[str] = set()
+    for record in instance.all_logs(run_id, of_type=types):
+        event = record.dagster_event
+        if event is None or not event.step_key:
+            continue
+        if event.event_type == dg.DagsterEventType.STEP_START:
+            started[event.step_key] = event.pid
+        else:
+            ended.add(event.step_key)
+    return {step for step, pid in started.items() if step not in ended and _pid_alive(pid)}
+
+
+def roll_back_unrecorded_commits(instance: dg.DagsterInstance, run_id: str) -> RollBack:
+    """Undo the Delta commits the failed run ``run_id`` made but never recorded.
+
+    Each table on its own: one that cannot be read or restored is named with the reason and the
+    others are still done. A table whose latest commit is by a step of the run still running
+    (its own process, alive) is left to that step."""
     store = TableStore(settings.tables_root())
     recorded = recorded_table_versions(instance, run_id)
-    rolled_back = []
+    running = steps_still_running(instance, run_id)
+    result = RollBack()
     for name in store.published():
-        uri = store.uri(*name.split("."))
-        version = store.roll_back(name, run_id, recorded.get(uri, set()))
+        uri = store.uri(*split_name(name))
+        try:
+            [latest] = DeltaTable(uri).history(limit=1)
+            asset = str(latest.get("dagster_asset") or "")
+            if latest.get("dagster_run_id") == run_id and asset.replace("/", "__") in running:
+                result.left[name] = f"step {asset} of this run is still running"
+                continue
+            version = store.roll_back(name, run_id, recorded.get(uri, set()))
+        except (DeltaError, OSError, TableStoreError) as exc:
+            result.left[name] = f"could not be checked or restored ({str(exc).splitlines()[0]})"
+            continue
         if version is not None:
-            rolled_back.append(f"{name}@{version}")
-    return rolled_back
+            result.restored.append(f"{name}@{version}")
+    return result
 
 
 @dg.run_failure_sensor(
@@ -58,12 +132,8 @@ def roll_back_unrecorded_commits(instance: dg.DagsterInstance, run_id: str) -> l
 )
 def roll_back_failed_run(context: dg.RunFailureSensorContext) -> None:
     run = context.dagster_run
-    rolled_back = roll_back_unrecorded_commits(context.instance, run.run_id)
-    if rolled_back:
-        message = (
-            "Commits this run made but never recorded were undone (each table restored to the "
-            f"version before them): {', '.join(rolled_back)}. Run again to rebuild what it did "
-            "not."
-        )
-        context.instance.report_engine_event(message, run)
+    result = roll_back_unrecorded_commits(context.instance, run.run_id)
+    if result.restored or result.left:
+        message = result.describe()
+        context.instance.report_engine_event(message[:1].upper() + message[1:] + ".", run)
         context.log.info(f"run {run.run_id}: {message}")

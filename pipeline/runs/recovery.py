@@ -95,11 +95,7 @@ def fail_dead_runs(instance: dg.DagsterInstance) -> list[str]:
             "The process running this run is gone (killed or crashed) and no step is still "
             "running: marked failed by the next `govern run`. Published tables are as the "
             "last successful step left them"
-            + (
-                f" (commits it never recorded undone: {', '.join(rolled_back)})"
-                if rolled_back
-                else ""
-            )
+            + (f" ({rolled_back.describe()})" if rolled_back.restored or rolled_back.left else "")
             + "; run again to rebuild what this run did not.",
         )
         if instance.event_log_storage.supports_global_concurrency_limits:

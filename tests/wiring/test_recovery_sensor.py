@@ -8,6 +8,10 @@ between the commit and the materialization event would leave it), and the sensor
 the run's real failure event.
 """
 
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -18,7 +22,7 @@ from deltalake import DeltaTable
 from assets.recovery import roll_back_failed_run
 from assets.resources import Warehouse
 from pipeline.definitions import build_definitions
-from tests.helpers import point_at
+from tests.helpers import REPO, point_at
 
 ROWS = pd.DataFrame({"customer_id": ["a", "b"], "notes": ["<PERSON> called", "ok"]})
 
@@ -122,3 +126,92 @@ def test_the_sensor_is_part_of_the_code_location_and_runs_by_default():
     definitions = build_definitions()
     sensor = definitions.get_sensor_def("roll_back_failed_run")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+
+
+# A run whose step commits redacted.customers, then stays alive without recording it: a step
+# process that outlives its run worker (multiprocess or Celery executor).
+STEP_OUTLIVES_RUN = """
+import sys, time
+from pathlib import Path
+import dagster as dg
+from assets.resources import Warehouse
+
+@dg.asset(name="redacted_customers")
+def redacted(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    import pandas as pd
+    warehouse.publish(context, "redacted.customers", pd.DataFrame({"notes": ["late"]}))
+    Path(sys.argv[1]).write_text(context.run.run_id)
+    time.sleep(600)
+
+job = dg.Definitions(assets=[redacted], resources={"warehouse": Warehouse()})
+job.resolve_implicit_global_asset_job_def().execute_in_process(instance=dg.DagsterInstance.get())
+"""
+
+
+def test_a_commit_whose_step_still_runs_is_left_to_it_until_its_process_is_gone(
+    instance: dg.DagsterInstance, tmp_path: Path
+):
+    # given a clean run, then a run whose step committed and still runs in its own process
+    assert _publishing_job(die_after_commit=False).execute_in_process(instance=instance).success
+    clean_rows = _latest_rows(tmp_path / "tables")
+    marker = tmp_path / "committed"
+    step = subprocess.Popen(
+        [sys.executable, "-c", STEP_OUTLIVES_RUN, str(marker)],
+        cwd=REPO,
+        env={**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster")},
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists():
+            assert step.poll() is None and time.monotonic() < deadline, "the step never committed"
+            time.sleep(0.1)
+        run = instance.get_run_by_id(marker.read_text())
+        # when its run worker is reported dead (as the code server reports it) and the sensor runs
+        instance.report_run_failed(run)
+        _evaluate(instance, run)
+        # then the step's commit is left to it, and the run's log says why
+        assert _latest_rows(tmp_path / "tables") == ["late"]
+        assert any(
+            "still running" in (record.message or "") for record in instance.all_logs(run.run_id)
+        )
+    finally:
+        step.kill()
+        step.wait()
+    # and once the step's process is gone too, the next evaluation undoes the commit
+    _evaluate(instance, instance.get_run_by_id(run.run_id))
+    assert _latest_rows(tmp_path / "tables") == clean_rows
+
+
+def test_a_table_that_cannot_be_read_is_named_and_the_others_are_still_restored(
+    instance: dg.DagsterInstance, tmp_path: Path
+):
+    # given a clean run of two tables, then a run that died after committing to both
+    @dg.asset(deps=["redacted_customers"])
+    def customer_features(context: dg.AssetExecutionContext, warehouse: Warehouse) -> None:
+        warehouse.publish(context, "features.customer_features", ROWS)
+
+    assert _publishing_job(False, customer_features).execute_in_process(instance=instance).success
+    clean_rows = _latest_rows(tmp_path / "tables")
+
+    @dg.asset(name="customer_features", deps=["redacted_customers"])
+    def features_then_die(context: dg.AssetExecutionContext, warehouse: Warehouse) -> None:
+        warehouse.publish(context, "features.customer_features", ROWS[:1])
+        warehouse.publish(context, "redacted.customers", ROWS[:1])
+        raise Died("killed between the Delta commits and Dagster's record of them")
+
+    died = dg.Definitions(
+        assets=[features_then_die], resources={"warehouse": Warehouse()}
+    ).resolve_implicit_global_asset_job_def()
+    failed = died.execute_in_process(instance=instance, raise_on_error=False)
+    # and the features table's latest log entry is broken
+    log = tmp_path / "tables" / "published" / "features" / "customer_features" / "_delta_log"
+    max(log.glob("*.json")).write_text("not json\n")
+
+    # when the sensor is evaluated on the failure
+    _evaluate(instance, failed.dagster_run)
+
+    # then the readable table is restored, and the other is named with the reason
+    assert _latest_rows(tmp_path / "tables") == clean_rows
+    messages = " ".join(record.message or "" for record in instance.all_logs(failed.run_id))
+    assert "redacted.customers@" in messages
+    assert "features.customer_features left as it is: could not be checked or restored" in messages
