@@ -56,7 +56,8 @@ class RollBack:
         return "; ".join(parts)
 
 
-def _pid_alive(pid: int | None) -> bool:
+def pid_alive(pid: int | None) -> bool:
+    """Whether process ``pid`` runs on this host (another user's process counts)."""
     if not pid:
         return False
     try:
@@ -64,7 +65,7 @@ def _pid_alive(pid: int | None) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass  # another user's process: it exists
     return True
 
 
@@ -91,7 +92,7 @@ def steps_still_running(instance: dg.DagsterInstance, run_id: str) -> set[str]:
             started[event.step_key] = event.pid
         else:
             ended.add(event.step_key)
-    return {step for step, pid in started.items() if step not in ended and _pid_alive(pid)}
+    return {step for step, pid in started.items() if step not in ended and pid_alive(pid)}
 
 
 def roll_back_unrecorded_commits(instance: dg.DagsterInstance, run_id: str) -> RollBack:

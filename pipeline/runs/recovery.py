@@ -24,7 +24,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.recovery import roll_back_unrecorded_commits
+from assets.recovery import pid_alive, roll_back_unrecorded_commits
 
 HOST_TAG = "govern/host"
 PROCESS_TAG = "govern/process"
@@ -69,13 +69,7 @@ def _alive(process: str) -> bool:
     if boot != _boot_id() or not pid_text.isdigit():
         return False  # the machine has restarted since
     pid = int(pid_text)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # another user's process: it exists
-    return not started or _start_time(pid) in ("", started)
+    return pid_alive(pid) and (not started or _start_time(pid) in ("", started))
 
 
 def fail_dead_runs(instance: dg.DagsterInstance) -> list[str]:
