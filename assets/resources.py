@@ -17,6 +17,7 @@ from pipeline import settings
 from pipeline.privacy.policy import PiiPolicy
 from pipeline.privacy.redactor import Redactor
 from pipeline.storage.tables import Data, Snapshot, TableStore, split_name
+from pipeline.training.tracking import prepare_store
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -102,6 +103,12 @@ class MlflowResource(dg.ConfigurableResource):
         description="Where new experiments keep artifacts; default $GOVERN_HOME/mlartifacts.",
     )
     experiment: str = "governed-pipeline"
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Create a new store's schema under the lock `govern run` takes for it: a step of a
+        run launched from the UI (the drift check, training) may be the first to use the store
+        while a `govern run` starts beside it, and MLflow creates its tables on first use."""
+        prepare_store(self.resolved_tracking_uri(), settings.govern_home() / "mlflow.lock")
 
     def resolved_tracking_uri(self) -> str:
         return self.tracking_uri or settings.mlflow_tracking_uri()

@@ -41,7 +41,6 @@ from pipeline.training.tracking import (
     log_model,
     log_profile,
     model_tags,
-    prepare_store,
     version_tag,
     version_tags,
 )
@@ -156,9 +155,6 @@ def build_train_asset(
             declaration_hashes=declaration_hashes,
             versions=versions,
         )
-        # A run launched from the UI may be the first to use a new store, beside `govern run`
-        # (which prepares it before its run): the schema is created under the same lock.
-        prepare_store(mlflow.resolved_tracking_uri(), app_settings.govern_home() / "mlflow.lock")
         tracked = log_model(
             tracking_uri=mlflow.resolved_tracking_uri(),
             artifact_root=mlflow.resolved_artifact_root(),
