@@ -149,6 +149,37 @@ def stop(process: subprocess.Popen, timeout: float = 60, group: bool = False) ->
         return False
 
 
+def run_at_once(
+    script: str, folder: Path, *args: str, count: int = 4
+) -> list[subprocess.CompletedProcess]:
+    """``count`` processes running ``script`` (``python -c``) in the checkout, released at the
+    same instant once each has done its imports: the script touches ``sys.argv[2]`` when ready,
+    then waits for ``sys.argv[1]`` to exist; ``args`` follow. Their results, in order."""
+    go = folder / "go"
+    ready = [folder / f"ready-{n}" for n in range(count)]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(go), str(flag), *args],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for flag in ready
+    ]
+    deadline = time.monotonic() + 300
+    while not all(flag.exists() for flag in ready):
+        assert time.monotonic() < deadline, "the processes did not get ready"
+        assert all(p.poll() is None for p in processes), "a process ended before the start"
+        time.sleep(0.05)
+    go.touch()
+    outputs = [p.communicate(timeout=300) for p in processes]
+    return [
+        subprocess.CompletedProcess(p.args, p.returncode, out, err)
+        for p, (out, err) in zip(processes, outputs, strict=True)
+    ]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -203,7 +234,6 @@ def govern_ui(log: Path, timeout: float = 300) -> Iterator[int]:
             start_new_session=True,
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
         )
-        stopped = False
         try:
             wait_until_served(port, server, timeout=timeout)
             yield port

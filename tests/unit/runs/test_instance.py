@@ -1,13 +1,10 @@
 """Several processes opening the instance of one new DAGSTER_HOME at once."""
 
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, point_at
+from tests.helpers import point_at, run_at_once
 
 # Imports first, then waits for the go file, then opens the instance and lists its runs.
 OPEN_AT_GO = """
@@ -28,26 +25,9 @@ def test_processes_opening_a_new_home_at_once_all_get_the_instance(
 ):
     # given a project whose DAGSTER_HOME does not exist yet
     point_at(monkeypatch, tmp_path / "project", tmp_path / "home")
-    go = tmp_path / "go"
-    ready = [tmp_path / f"ready-{n}" for n in range(4)]
     # when four processes, imports done, open it at the same moment
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-c", OPEN_AT_GO, str(go), str(flag)],
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for flag in ready
-    ]
-    deadline = time.monotonic() + 300
-    while not all(flag.exists() for flag in ready):
-        assert time.monotonic() < deadline, "the processes did not get ready"
-        time.sleep(0.05)
-    go.touch()
-    results = [process.communicate(timeout=300) for process in processes]
+    results = run_at_once(OPEN_AT_GO, tmp_path)
     # then every one of them opened it (none lost the race to create its databases)
-    for process, (out, err) in zip(processes, results, strict=True):
-        assert process.returncode == 0, err[-2000:]
-        assert out.strip() == "0", out
+    for result in results:
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert result.stdout.strip() == "0", result.stdout
