@@ -14,8 +14,7 @@ whole churn job on them (``govern run --dataset churn --force`` in-process, its 
   together: the sum of their PSS, which counts the pages a worker shares with its parent once;
   end to end, the child's own peak RSS (``VmHWM``) if that is higher. The sampler runs in
   the parent, not beside the run: a thread in the run's own process is starved of the GIL
-  while pandas or Arrow holds it, and missed the highest points (a run measured 4.2 GB sampled
-  that way peaked at 6.1 GB RSS);
+  while pandas or Arrow holds it, and can miss the highest points;
 - time per row (per customer line, and per input line of both files);
 - a bare DuckDB ``read_csv`` of the same two files (all VARCHAR, rejects stored), timed in the
   same process before the run, against the two ingest assets.
