@@ -12,6 +12,7 @@ data shipped in its wheel, nothing downloaded at run time).
   and every word that is not a common English word; NER reads that copy;
 - ``tag_neighbours``: a word right next to a ``<PERSON>`` tag that is not a common English word
   is the rest of that name ("<PERSON> polani");
+- ``titled_names``: the word after a title of address ("ms. ryder") is a name;
 - ``phone_runs``: seven or more digits in groups with a phone's separators, where the national
   format is one Presidio's phone recognizer does not parse;
 - ``street_shapes``: a house number, words, a street-type word, in any case;
@@ -175,6 +176,31 @@ def tag_neighbours(text: str) -> list[Hit]:
 
 
 # --------------------------------------------------------------------------------------------
+# A name after a title
+# --------------------------------------------------------------------------------------------
+
+# A title, then the name it introduces, in any case ("ms. ryder", "Dr Okafor"); "miss" in lower
+# case without a full stop is the verb ("miss the delivery") and is left out.
+_TITLED = re.compile(
+    r"(?<![\w-])(?:(?i:mr|mrs|ms|mx|dr|prof|sir|madam|frau|herr|mme|mlle|sra?|srta)\.?|Miss\.?"
+    r"|miss\.)[ \t]+(?:[A-Za-z]\.?[ \t]+)?(?P<name>[^\W\d_][\w'-]*[^\W\d_])"
+)
+
+
+def titled_names(text: str) -> list[Hit]:
+    """The word after a title of address ("i'd like to join accounts with ms. ryder"): a name
+    whatever its case or how common the word is, unless it is a stop word or a tag."""
+    tags = tag_spans(text)
+    return [
+        Hit(m.start("name"), m.end("name"), "PERSON", 0.5)
+        for m in _TITLED.finditer(text)
+        if m.group("name").lower() not in STOP_WORDS
+        and not in_tag(tags, m.start("name"), m.end("name"))
+        and text[m.end("name") : m.end("name") + 1] != ">"
+    ]
+
+
+# --------------------------------------------------------------------------------------------
 # Phone numbers in national formats
 # --------------------------------------------------------------------------------------------
 
@@ -214,25 +240,72 @@ def is_date_or_amount(span: str) -> bool:
 # Street addresses in any case
 # --------------------------------------------------------------------------------------------
 
-_STREET_TYPES = (
-    "street|st|road|rd|avenue|ave|lane|ln|drive|dr|boulevard|blvd|way|court|ct|place|pl|"
-    "terrace|close|crescent|square|sq|highway|hwy|parkway|pkwy|alley|row|walk|mews|gardens"
+# Street-type words: USPS Publication 28's street suffixes (Appendix C1, the primary names and
+# their common abbreviations), the British ones it lacks, and a few English forms of others.
+_STREET_TYPES = "|".join(
+    sorted(
+        set(
+            """
+            alley allee aly anex annex arcade avenue ave av bayou beach bend bluff bluffs bottom
+            boulevard blvd branch bridge brook brooks burg burgs bypass camp canyon cape causeway
+            center centre centers circle cir circles cliff cliffs club common commons corner
+            corners course court ct courts cove coves creek crescent cres crest crossing
+            crossroad curve dale dam divide drive dr drives estate estates expressway extension
+            extensions falls ferry field fields flats ford fords forest forge forges fork forks
+            fort freeway garden gardens gateway glen glens green greens grove groves harbor
+            harbour harbors haven heights highway hwy hill hills hollow inlet island islands isle
+            junction junctions key keys knoll knolls lake lakes landing lane ln lodge loop mall
+            manor manors meadow meadows mews mill mills mission motorway mount mountain mountains
+            neck orchard oval overpass park parks parkway pkwy parkways pass passage path pike
+            pines place pl plain plains plaza point points port ports prairie radial ramp ranch
+            rapid rapids ridge ridges river road rd roads route row run shoal shoals shore shores
+            skyway spring springs spur spurs square sq squares station stravenue stream street st
+            streets summit terrace ter throughway trace track trafficway trail trl tunnel turnpike
+            underpass union unions valley valleys viaduct view views village villages ville vista
+            walk walks wall way ways well wells close rise vale wharf parade approach chase
+            embankment drove croft yard
+            """.split()
+        )
+    )
 )
 _STREET = re.compile(
     rf"(?<![\w#-])\d{{1,5}}[a-z]?,?[ \t]+(?:[^\W\d_][\w'.-]*[ \t]+){{1,3}}(?:{_STREET_TYPES})\b\.?",
     re.IGNORECASE,
 )
+# A street name written before its number as one compound word ("Matthiashof 3",
+# "Kerkstraat 12", "Storgatan 4"), in the languages that write streets so.
+_COMPOUND_FIRST = re.compile(
+    r"(?<![\w-])[^\W\d_]+(?:hof|stra(?:ß|ss)e|str\.|weg|gasse|platz|allee|ring|damm|ufer|laan"
+    r"|straat|gracht|plein|steeg|singel|kade|dreef|gata|gatan|gade|vej|veien|vegen|katu|tie)"
+    r"[ \t]+\d{1,5}[a-z]?(?![\w/-]|[.,]\d)",
+    re.IGNORECASE,
+)
+# The rest of an address block after a line the redactor replaced: a line of capitalized words
+# ending in a street type ("<STREET_ADDRESS>\nLowe Isle"), or a unit line before one.
+_AFTER_ADDRESS = re.compile(
+    rf"<STREET_ADDRESS>[ \t,]*\n[ \t]*(?P<line>(?:[A-ZÀ-Þ][\w'.-]*[ \t]+){{1,3}}"
+    rf"(?i:{_STREET_TYPES})\b\.?)(?![ \t]*[\w<])"
+    r"|<STREET_ADDRESS>[ \t,]*\n[ \t]*(?P<tail>(?:[A-ZÀ-Þ][\w'.-]*[ \t]+){1,3}"
+    rf"(?i:{_STREET_TYPES})\b\.?)(?=[ \t]+(?:in|at|,)[ \t])"
+)
 
 
 def street_shapes(text: str) -> list[Hit]:
-    """A house number, one to three words (no stop word among them: "40 on the way" is not an
-    address) and a street-type word, whatever the case ("12 harbour road"): the policy's own
-    address pattern wants the street name capitalized."""
-    return [
+    """Street addresses by shape, whatever the case: a house number, one to three words (no
+    stop word among them: "40 on the way" is not an address) and a street-type word ("12
+    harbour road"; the policy's own address pattern wants the street name capitalized); a
+    compound street name before its number ("Matthiashof 3"); and the street line left under
+    a line the redactor replaced ("<STREET_ADDRESS>\nLowe Isle")."""
+    hits = [
         Hit(m.start(), m.end(), "STREET_ADDRESS", 0.5)
         for m in _STREET.finditer(text)
         if not any(w.lower() in STOP_WORDS for w in _WORD.findall(m.group())[:-1])
     ]
+    hits += [Hit(m.start(), m.end(), "STREET_ADDRESS", 0.5) for m in _COMPOUND_FIRST.finditer(text)]
+    for m in _AFTER_ADDRESS.finditer(text):
+        group = "line" if m.group("line") else "tail"
+        hits.append(Hit(m.start(group), m.end(group), "STREET_ADDRESS", 0.5))
+    return hits
 
 
 # --------------------------------------------------------------------------------------------
@@ -247,13 +320,27 @@ _SAYS_PHONE = re.compile(
 
 def short_phones(text: str) -> list[Hit]:
     """Three groups of two or three digits ("33 64 74", "94-50-72") with a word for a phone
-    earlier on the line: national numbers too short for ``phone_runs``. A date is not one."""
+    earlier on the line: national numbers too short for ``phone_runs``; or three pairs of
+    digits that cannot be a date ("94 50 72": no month 50), with or without such a word. A
+    date is not one."""
     return [
         Hit(m.start(), m.end(), "PHONE_NUMBER", 0.5)
         for m in _SHORT_RUN.finditer(text)
-        if _SAYS_PHONE.search(text, max(0, m.start() - 40), m.start())
-        and not is_date_or_amount(m.group())
+        if not is_date_or_amount(m.group())
+        and (
+            _SAYS_PHONE.search(text, max(0, m.start() - 40), m.start())
+            or _pairs_not_a_date(m.group())
+        )
     ]
+
+
+def _pairs_not_a_date(run: str) -> bool:
+    """Three groups of two digits that no day-month-year or month-day-year order can read."""
+    groups = re.split(r"[ .-]", run)
+    if any(len(g) != 2 for g in groups):
+        return False
+    a, b, _ = (int(g) for g in groups)
+    return not (1 <= a <= 31 and 1 <= b <= 12 or 1 <= a <= 12 and 1 <= b <= 31)
 
 
 # --------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from pipeline.privacy.verifier_rules import (
     spread,
     street_shapes,
     tag_neighbours,
+    titled_names,
     truecase,
 )
 from pipeline.settings import DEFAULT_VERIFIER_MODEL
@@ -105,6 +106,17 @@ def test_numbers_before_ordinary_words_are_not_addresses():
     assert street_shapes(note) == []
 
 
+def test_street_types_beyond_the_common_ones_and_compound_names_before_the_number():
+    note = "parcel went to 995 kent prairie instead\nKind regards\nMatthiashof 3\n9502 Kleve"
+    assert spans(note, street_shapes(note)) == ["995 kent prairie", "Matthiashof 3"]
+
+
+def test_the_street_line_under_a_replaced_address_line_is_flagged():
+    card = "<STREET_ADDRESS>\nPatel Course\nWN1E 9QP\nmoved to <STREET_ADDRESS>\nLowe Isle in Leeds"
+    assert spans(card, street_shapes(card)) == ["Patel Course", "Lowe Isle"]
+    assert street_shapes("<STREET_ADDRESS>\nThe Pines Hotel is nearby") == []
+
+
 # --------------------------------------------------------------------------------------------
 # Every occurrence of a flagged name
 # --------------------------------------------------------------------------------------------
@@ -131,8 +143,18 @@ def test_only_uncommon_words_of_a_flagged_name_spread():
 
 
 def test_a_six_digit_phone_is_flagged_where_the_line_says_phone():
-    note = "You can call 41 57 93 after six\nbox 41 57 93 arrived on 12.05.24"
-    assert spans(note, short_phones(note)) == ["41 57 93"]
+    note = "You can call 11 05 93 after six\nbox 11 05 93 arrived on 12.05.24"
+    assert spans(note, short_phones(note)) == ["11 05 93"]
+
+
+def test_three_pairs_of_digits_that_cannot_be_a_date_are_a_phone_without_a_phone_word():
+    note = "no message on my registered 94 50 72 yet\nbox 12 05 24 arrived on 12.05.24"
+    assert spans(note, short_phones(note)) == ["94 50 72"]
+
+
+def test_the_word_after_a_title_is_a_name_in_any_case():
+    note = "please join accounts with ms. ryder\nDr Okafor says hi; I miss the old app; Mr <PERSON>"
+    assert spans(note, titled_names(note)) == ["ryder", "Okafor"]
 
 
 def test_a_speaker_label_beside_person_tags_is_flagged():
