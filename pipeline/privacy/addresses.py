@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 
 from pipeline.privacy.person_cues import never_a_name
+from pipeline.privacy.street_types import STREET_TYPES
 
 # How far before a candidate its context words count, as in Presidio's context enhancer.
 CONTEXT_WINDOW = 40
@@ -48,9 +49,10 @@ _FOLLOW = re.compile(
     rf"{_POSTCODE}|{_POSTCODE}[ \t]+(?P<city2>{_CITY}))(?![\w-])"
 )
 _CITY_LINE = re.compile(rf"[ \t]*,?[ \t]*\n[ \t]*(?P<city>{_CITY})[ \t]*(?=\n|$|\x00)")
-# Street-type words: after the name in English ("Baker Street"), before it in French, Spanish,
-# Italian, Portuguese, Polish... ("avenue André Lagarde", "Via Roma"), or as the end of one
-# compound word ("Hauptstraße", "Kerkstraat", "Storgatan").
+# Street-type words: after the name in English ("Baker Street", and every USPS and British
+# suffix in ``street_types``: "Kent Prairie"), before it in French, Spanish, Italian,
+# Portuguese, Polish... ("avenue André Lagarde", "Via Roma"), or as the end of one compound
+# word ("Hauptstraße", "Kerkstraat", "Storgatan").
 _TYPE_AFTER = frozenset((
     "street", "st", "road", "rd", "avenue", "ave", "av", "lane", "ln", "drive", "dr", "boulevard",
     "blvd", "way", "court", "ct", "place", "pl", "terrace", "ter", "close", "crescent", "cres",
@@ -58,7 +60,7 @@ _TYPE_AFTER = frozenset((
     "alley", "path", "walk", "gardens", "grove", "mews", "plaza", "loop", "crossing", "ridge",
     "heights", "expressway", "freeway", "turnpike", "pike", "str", "u", "utca", "út", "fasor",
     "tér", "körút",
-))  # fmt: skip
+)) | STREET_TYPES  # fmt: skip
 _TYPE_BEFORE = frozenset((
     "rue", "avenue", "av", "boulevard", "bd", "chemin", "allée", "allee", "impasse", "quai",
     "route", "place", "calle", "avenida", "paseo", "plaza", "carrer", "via", "viale", "piazza",

@@ -33,6 +33,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from wordfreq import zipf_frequency
 
 from pipeline.privacy.spans import TAG, Hit, in_tag, tag_spans
+from pipeline.privacy.street_types import STREET_TYPES
 
 # Zipf frequency (log10 of uses per billion words) at or above which a word is common English:
 # 3.5 is about one use in 300,000 words ("refund", "parcel", "login" are common; most surnames
@@ -240,34 +241,8 @@ def is_date_or_amount(span: str) -> bool:
 # Street addresses in any case
 # --------------------------------------------------------------------------------------------
 
-# Street-type words: USPS Publication 28's street suffixes (Appendix C1, the primary names and
-# their common abbreviations), the British ones it lacks, and a few English forms of others.
-_STREET_TYPES = "|".join(
-    sorted(
-        set(
-            """
-            alley allee aly anex annex arcade avenue ave av bayou beach bend bluff bluffs bottom
-            boulevard blvd branch bridge brook brooks burg burgs bypass camp canyon cape causeway
-            center centre centers circle cir circles cliff cliffs club common commons corner
-            corners course court ct courts cove coves creek crescent cres crest crossing
-            crossroad curve dale dam divide drive dr drives estate estates expressway extension
-            extensions falls ferry field fields flats ford fords forest forge forges fork forks
-            fort freeway garden gardens gateway glen glens green greens grove groves harbor
-            harbour harbors haven heights highway hwy hill hills hollow inlet island islands isle
-            junction junctions key keys knoll knolls lake lakes landing lane ln lodge loop mall
-            manor manors meadow meadows mews mill mills mission motorway mount mountain mountains
-            neck orchard oval overpass park parks parkway pkwy parkways pass passage path pike
-            pines place pl plain plains plaza point points port ports prairie radial ramp ranch
-            rapid rapids ridge ridges river road rd roads route row run shoal shoals shore shores
-            skyway spring springs spur spurs square sq squares station stravenue stream street st
-            streets summit terrace ter throughway trace track trafficway trail trl tunnel turnpike
-            underpass union unions valley valleys viaduct view views village villages ville vista
-            walk walks wall way ways well wells close rise vale wharf parade approach chase
-            embankment drove croft yard
-            """.split()
-        )
-    )
-)
+# Street-type words (USPS Publication 28 and British ones), longest first in the alternation.
+_STREET_TYPES = "|".join(sorted(STREET_TYPES, key=lambda w: (-len(w), w)))
 _STREET = re.compile(
     rf"(?<![\w#-])\d{{1,5}}[a-z]?,?[ \t]+(?:[^\W\d_][\w'.-]*[ \t]+){{1,3}}(?:{_STREET_TYPES})\b\.?",
     re.IGNORECASE,
