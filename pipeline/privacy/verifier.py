@@ -161,7 +161,7 @@ class ResidualVerifier:
         """Presidio's hits in ``text`` with the verifier's own rules added (``verifier_rules``),
         allowed terms dropped, and every other occurrence of a flagged name word added."""
         if "PERSON" in wanted:
-            not_people = [h for h in hits if _not_a_person(text, h)]
+            not_people = [h for h in hits if h.entity in _NOT_PEOPLE]
             hits = [h for h in hits if h.entity in wanted]
             hits = hits + tag_neighbours(text) + speaker_labels(text) + titled_names(text)
             hits = hits + rare_words(text, not_people)
@@ -254,16 +254,6 @@ class ResidualVerifier:
                 ]
             )
         return flagged
-
-
-def _not_a_person(text: str, hit: Hit) -> bool:
-    """Whether an NER span keeps the rare-word rule off its words: a place or a group, or an
-    organization of more than one word ("La-Z-Boy Incorporated"). A lone rare word NER calls
-    an organization is as often a name it did not know ("Eugenia called again": ORG), and a
-    column that may hold neither would have it redacted either way."""
-    if hit.entity not in _NOT_PEOPLE:
-        return False
-    return hit.entity != "ORGANIZATION" or len(_WORD.findall(text[hit.start : hit.end])) > 1
 
 
 def _may_hold_pattern(text: str) -> bool:

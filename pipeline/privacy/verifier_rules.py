@@ -392,7 +392,7 @@ def rare_words(text: str, not_people: Iterable[Hit] = ()) -> list[Hit]:
                 continue
         elif _line_start(line_starts, m.start()) not in caseless:
             continue
-        if text[m.end() : m.end() + 1] == ":" or _foreign_word(word):
+        if text[m.end() : m.end() + 1] == ":" or _in_other_language(text, m, tags):
             continue  # a field's key ("iban: ..."), or a word of another language
         if all(_zipf(part.lower()) < RARE_ZIPF for part in re.split(r"['-]", word) if part):
             hits.append(Hit(m.start(), m.end(), "PERSON", 0.5))
@@ -410,6 +410,24 @@ def _foreign_word(word: str) -> bool:
     """Whether ``word`` is a common word of another language ("freundlichen", "professeur")."""
     lower = word.lower()
     return any(zipf_frequency(lower, lang) >= FOREIGN_ZIPF for lang in _OTHER_LANGUAGES)
+
+
+def _in_other_language(text: str, m: re.Match, tags: list[tuple[int, int]]) -> bool:
+    """Whether a word is a word of another language used as one: common there
+    (``_foreign_word``), and alone on its line ("Cordialement,") or beside another such word
+    ("Mit freundlichen Grüßen") that is rare in English. A given name is common in its own
+    language's text too ("amada", "Júlia"): among English words it is a name."""
+    if not _foreign_word(m.group()):
+        return False
+    start = text.rfind("\n", 0, m.start()) + 1
+    end = text.find("\n", m.end())
+    end = len(text) if end == -1 else end
+    others = [
+        w.group()
+        for w in _LETTERS.finditer(text, start, end)
+        if w.start() != m.start() and len(w.group()) >= 2 and not in_tag(tags, w.start(), w.end())
+    ]
+    return not others or any(_foreign_word(w) and _zipf(w.lower()) < RARE_ZIPF for w in others)
 
 
 def _name_cased(word: str) -> bool:

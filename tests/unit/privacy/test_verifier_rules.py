@@ -184,6 +184,15 @@ def test_everyday_words_other_languages_keys_and_places_are_not_rare_names():
     assert spans(note, hits) == []
 
 
+def test_a_name_common_in_another_language_is_a_name_among_english_words():
+    # "amada" and "júlia" are common words of Spanish and Portuguese text; "freundlichen" and
+    # "Cordialement" are other languages' words, in a phrase of that language or on their own
+    note = "amada wants the card <CREDIT_CARD> blocked\nplease change it to júlia r pereira"
+    closing = "mit freundlichen grüßen\nCordialement,\n<PERSON>"
+    assert spans(note, rare_words(note)) == ["amada", "júlia"]
+    assert rare_words(closing) == []
+
+
 def test_rare_terms_opening_a_sentence_and_acronyms_are_not_names():
     # clinical shorthand: a rare term opens each sentence, an acronym in mixed case, and a
     # lower-case line with a shouted acronym in it
