@@ -158,9 +158,14 @@ def _write(chars: list[str], start: int, word: str) -> None:
 # The rest of a name beside a <PERSON> tag
 # --------------------------------------------------------------------------------------------
 
-# After the tag: a word in any case, perhaps after a middle initial; before it: a capitalized
-# word only (a given name; "commenter <PERSON>" or "freundlichen <PERSON>" are not names).
-_AFTER_PERSON = re.compile(r"<PERSON>[ \t]+(?:[A-ZÀ-Þ]\.?[ \t]+)?([^\W\d_][\w'-]*[^\W\d_])")
+# After the tag: a word in any case, perhaps after a middle initial, or a lower-case word after
+# an initial's full stop ("<PERSON>. dippel": a capital there starts a sentence); before it: a
+# capitalized word only (a given name; "commenter <PERSON>" or "freundlichen <PERSON>" are not
+# names).
+_AFTER_PERSON = re.compile(
+    r"<PERSON>(?:[ \t]+(?:[A-ZÀ-Þ]\.?[ \t]+)?([^\W\d_][\w'-]*[^\W\d_])"
+    r"|\.[ \t]+([^\W\d_A-ZÀ-Þ][\w'-]*[^\W\d_]))"
+)
 _BEFORE_PERSON = re.compile(r"(?<![\w'-])([A-ZÀ-Þ][\w'-]*[^\W\d_])[ \t]+<PERSON>")
 
 
@@ -170,9 +175,10 @@ def tag_neighbours(text: str) -> list[Hit]:
     hits = []
     for pattern in (_AFTER_PERSON, _BEFORE_PERSON):
         for m in pattern.finditer(text):
-            word = m.group(1)
+            group = m.lastindex or 1
+            word = m.group(group)
             if len(word) >= 3 and not any(common_word(w) for w in _WORD.findall(word)):
-                hits.append(Hit(m.start(1), m.end(1), "PERSON", 0.5))
+                hits.append(Hit(m.start(group), m.end(group), "PERSON", 0.5))
     return hits
 
 
@@ -255,6 +261,12 @@ _COMPOUND_FIRST = re.compile(
     r"[ \t]+\d{1,5}[a-z]?(?![\w/-]|[.,]\d)",
     re.IGNORECASE,
 )
+# United States military addresses (USPS Publication 28, section 225): "PSC 0969, Box 7121",
+# "Unit 4031 Box 2217", "USNS Pratt", each with an "APO|FPO|DPO AA|AE|AP 12345" line.
+_MILITARY = re.compile(
+    r"(?<!\w)(?:(?:PSC|CMR|Unit)[ \t]+\d{3,5},?[ \t]+Box[ \t]+\d{1,5}"
+    r"|US(?:NS|NV|S|CGC)[ \t]+[A-Z][\w'-]+)(?=[ \t,]*\n?[ \t]*(?:APO|FPO|DPO)[ \t]+A[AEP]\b)"
+)
 # The rest of an address block after a line the redactor replaced: a line of capitalized words
 # ending in a street type ("<STREET_ADDRESS>\nLowe Isle"), or a unit line before one.
 _AFTER_ADDRESS = re.compile(
@@ -269,14 +281,16 @@ def street_shapes(text: str) -> list[Hit]:
     """Street addresses by shape, whatever the case: a house number, one to three words (no
     stop word among them: "40 on the way" is not an address) and a street-type word ("12
     harbour road"; the policy's own address pattern wants the street name capitalized); a
-    compound street name before its number ("Matthiashof 3"); and the street line left under
+    compound street name before its number ("Matthiashof 3"); a US military address ("PSC 0969,
+    Box 7121" above an "APO AA" line); and the street line left under
     a line the redactor replaced ("<STREET_ADDRESS>\nLowe Isle")."""
     hits = [
         Hit(m.start(), m.end(), "STREET_ADDRESS", 0.5)
         for m in _STREET.finditer(text)
         if not any(w.lower() in STOP_WORDS for w in _WORD.findall(m.group())[:-1])
     ]
-    hits += [Hit(m.start(), m.end(), "STREET_ADDRESS", 0.5) for m in _COMPOUND_FIRST.finditer(text)]
+    for pattern in (_COMPOUND_FIRST, _MILITARY):
+        hits += [Hit(m.start(), m.end(), "STREET_ADDRESS", 0.5) for m in pattern.finditer(text)]
     for m in _AFTER_ADDRESS.finditer(text):
         group = "line" if m.group("line") else "tail"
         hits.append(Hit(m.start(group), m.end(group), "STREET_ADDRESS", 0.5))
@@ -367,36 +381,49 @@ _LETTERS = re.compile(r"(?<![\w@/.'-])[^\W\d_](?:[^\W\d_]|['-](?=[^\W\d_]))+(?![
 def rare_words(text: str, not_people: Iterable[Hit] = ()) -> list[Hit]:
     """Words of three letters or more that are rare in English (``RARE_ZIPF``), capitalized
     as a name inside a sentence ("Why is Inunnguaq so ...") or opening one as an address
-    ("Qelvintra, can I ..."), or on a line typed without case ("fabia called again"), and
+    ("Qelvintra, can I ..."), or on a line typed without case ("fabia called again"; "MATTHIJS
+    called again", one word shouted), and
     not inside a span NER calls a place, an organization or a group (``not_people``): what is
     left of such words in redacted text is mostly names."""
     tags = tag_spans(text)
     vetoed = [(h.start, h.end) for h in not_people]
-    # Lines typed all in lower case (one with a shouted word, "COPD exacerbation ...", is
-    # shorthand as often as not: left to truecasing and NER).
+    # Lines typed all in lower case; and lines in lower case but for one shouted word, where
+    # only a shouted word of six letters or more counts: shorter ones are as often clinical
+    # shorthand ("COPD exacerbation ...").
+    recased = {start: len(line) for start, line in truecased_lines(text)}
     caseless = {
         start
-        for start, line in truecased_lines(text)
-        if not any(ch.isupper() for ch in TAG.sub("", text[start : start + len(line)]))
+        for start, length in recased.items()
+        if not any(ch.isupper() for ch in TAG.sub("", text[start : start + length]))
     }
     line_starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
     hits = []
     for m in _LETTERS.finditer(text):
         word = m.group()
-        if len(word) < 3 or word.isupper() or in_tag(tags, m.start(), m.end()):
+        if len(word) < 3 or in_tag(tags, m.start(), m.end()):
             continue
         if any(s < m.end() and m.start() < e for s, e in vetoed):
             continue
-        if word[0].isupper():
-            if not _name_cased(word) or not _placed_as_name(text, m.start(), m.end()):
-                continue
-        elif _line_start(line_starts, m.start()) not in caseless:
+        line = _line_start(line_starts, m.start())
+        if not _cased_as_name(text, m, line in recased, line in caseless):
             continue
         if text[m.end() : m.end() + 1] == ":" or _in_other_language(text, m, tags):
             continue  # a field's key ("iban: ..."), or a word of another language
         if all(_zipf(part.lower()) < RARE_ZIPF for part in re.split(r"['-]", word) if part):
             hits.append(Hit(m.start(), m.end(), "PERSON", 0.5))
     return hits
+
+
+def _cased_as_name(text: str, m: re.Match, recased: bool, caseless: bool) -> bool:
+    """Whether a word's case lets it be a name where it stands: shouted (six letters or more)
+    on a line otherwise in lower case; capitalized as a name and placed as one; or in lower
+    case on a line typed without case."""
+    word = m.group()
+    if word.isupper():
+        return len(word) >= 6 and recased
+    if word[0].isupper():
+        return _name_cased(word) and _placed_as_name(text, m.start(), m.end())
+    return caseless
 
 
 # Languages whose everyday words turn up in support text written in English (a German letter's

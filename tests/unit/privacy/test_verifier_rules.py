@@ -67,6 +67,13 @@ def test_a_surname_right_after_a_person_tag_is_flagged():
     assert flagged(note, ["PERSON"]) == ["quackenbush"]
 
 
+def test_a_lower_case_surname_after_a_tag_and_an_initial_is_flagged_a_new_sentence_is_not():
+    log = 'profile updated name="<PERSON>. dippel" phone=<PHONE_NUMBER>'
+    note = "Discussed plan with <PERSON>. NSTEMI, troponin peaked at 2.1"
+    assert spans(log, tag_neighbours(log)) == ["dippel"]
+    assert tag_neighbours(note) == []
+
+
 def test_common_words_and_lower_case_words_before_a_tag_are_left_alone():
     note = "approved by <PERSON> today; regular commenter <PERSON> says hello <PERSON> here"
     assert tag_neighbours(note) == []
@@ -109,6 +116,11 @@ def test_numbers_before_ordinary_words_are_not_addresses():
 def test_street_types_beyond_the_common_ones_and_compound_names_before_the_number():
     note = "parcel went to 995 kent prairie instead\nKind regards\nMatthiashof 3\n9502 Kleve"
     assert spans(note, street_shapes(note)) == ["995 kent prairie", "Matthiashof 3"]
+
+
+def test_a_us_military_address_is_flagged_above_its_apo_line():
+    card = "<PERSON>\nPSC 0969, Box 7121\nAPO AA 35892\nUSNS Pratt\nFPO AE 22222\nPSC 12, Box 3"
+    assert spans(card, street_shapes(card)) == ["PSC 0969, Box 7121", "USNS Pratt"]
 
 
 def test_the_street_line_under_a_replaced_address_line_is_flagged():
@@ -191,6 +203,13 @@ def test_a_name_common_in_another_language_is_a_name_among_english_words():
     closing = "mit freundlichen grüßen\nCordialement,\n<PERSON>"
     assert spans(note, rare_words(note)) == ["amada", "júlia"]
     assert rare_words(closing) == []
+
+
+def test_a_rare_name_shouted_on_a_line_otherwise_in_lower_case_is_flagged():
+    note = "03.01.2025\nMATTHIJS called again, still waiting\nCOPD exacerbation on nebs"
+    assert spans(note, rare_words(note)) == ["MATTHIJS"]
+    # a line written with case is shorthand, not a shouted name
+    assert rare_words("Seen by Dr. <PERSON>. NSTEMI ruled out, trop negative.") == []
 
 
 def test_rare_terms_opening_a_sentence_and_acronyms_are_not_names():
