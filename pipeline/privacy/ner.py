@@ -53,9 +53,25 @@ class Piece(NamedTuple):
 @functools.lru_cache(maxsize=4)
 def load_ner(model: str):
     """spaCy with only the components NER needs (an installed package, never a download)."""
+    return ner_pipeline(model)
+
+
+def ner_pipeline(model: str):
+    """A new spaCy pipeline of ``model`` with only what its NER reads.
+
+    The ``en_core_web`` pipelines' NER has a tok2vec layer of its own; their shared ``tok2vec``
+    feeds only the tagger (and parser), so once those are excluded it runs for nothing and is
+    removed too (kept where the NER listens to it): the medium model read 3,000 outside texts
+    in 4.6 s instead of 9.3 s with it, with the same entities in every text.
+    """
     import spacy
 
-    return spacy.load(model, exclude=_NER_EXCLUDE)
+    nlp = spacy.load(model, exclude=_NER_EXCLUDE)
+    if "tok2vec" in nlp.pipe_names and "ner" not in getattr(
+        nlp.get_pipe("tok2vec"), "listening_components", ["ner"]
+    ):
+        nlp.remove_pipe("tok2vec")
+    return nlp
 
 
 def _cut(text: str, low: int, high: int) -> int:
