@@ -14,7 +14,6 @@ import mlflow
 import numpy as np
 import pandas as pd
 import sklearn
-import skops.io
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
@@ -159,7 +158,11 @@ def _own_types(model: Any) -> list[str]:
 
     MLflow stores scikit-learn models with skops (no pickle); loading needs the list of
     non-default types, which are safe here because we built the object, not a stranger.
+    skops is imported here, not with the module: it scans scikit-learn's modules as it loads
+    (a second of every process that imports the code location, most of which never train).
     """
+    import skops.io
+
     return skops.io.get_untrusted_types(data=skops.io.dumps(model))
 
 
