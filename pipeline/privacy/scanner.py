@@ -87,7 +87,14 @@ _DATE_SHAPE = re.compile(r"^\d{4}[./-]\d{1,2}[./-]\d{1,2}$|^\d{1,2}[./-]\d{1,2}[
 _SSN_SHAPE = re.compile(r"^\d{3}([- ])\d{2}\1\d{4}$")
 _IPV4_SHAPE = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 _THE = re.compile(r"^the\s+")
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
+# Where a sentence ends: after ".", "!", "?" or ";" and a space, but not after a title of
+# address ("Mr.", "ms.", "Dr.": "with ms. Éva" is one sentence, its cue and its name).
+_TITLES = ("mr", "ms", "mrs", "mx", "dr", "prof", "sr", "sra", "mme", "mlle")
+_SENTENCE_END = re.compile(
+    r"(?<=[.!?;])"
+    + "".join(rf"(?<!\b{t}\.)(?<!\b{t.capitalize()}\.)(?<!\b{t.upper()}\.)" for t in _TITLES)
+    + r"\s+"
+)
 _PROGRESS_EVERY = 1000
 
 Progress = Callable[[int], None] | None

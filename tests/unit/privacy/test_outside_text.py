@@ -49,6 +49,15 @@ def test_a_name_repeated_in_one_text_is_redacted_at_every_occurrence(scanner):
     assert "Csanád" not in out and "Szabó" not in out, out
 
 
+def test_a_title_of_address_does_not_end_the_sentence_before_its_name(scanner):
+    # given a name after a title and its full stop, at the end of the text
+    text = "Please have the manager call me, I'd like to join accounts with ms. Ilka."
+    # when it is scanned
+    out = redacted(scanner, text)
+    # then the title is read as the name's cue, not as the end of a sentence
+    assert "Ilka" not in out and "ms." in out, out
+
+
 def test_a_found_name_is_redacted_in_any_case_elsewhere_in_the_text(scanner):
     # given a name written capitalized once and lowercase later
     text = "Spoke with Zebulon Quackenbush today.\nnote: zebulon prefers e-mail"
