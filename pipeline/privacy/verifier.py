@@ -20,6 +20,7 @@ census. Flagged spans are redacted before anything is published, so a value the 
 never published; the bound says how much it may not have seen.
 """
 
+import functools
 import hashlib
 import math
 import random
@@ -36,6 +37,7 @@ from pipeline.privacy.presidio import build_lean_analyzer, build_pattern_analyze
 from pipeline.privacy.spans import Hit, in_tag, resolve_hits, tag_spans
 from pipeline.privacy.verifier_rules import (
     EVERYDAY_ZIPF,
+    NameVectors,
     common_word,
     is_date_or_amount,
     phone_runs,
@@ -48,6 +50,7 @@ from pipeline.privacy.verifier_rules import (
     titled_names,
     truecase,
     truecased_lines,
+    vector_names,
 )
 
 VERIFIER_NAME = "presidio-analyzer (default recognizers, whole cells)"
@@ -163,14 +166,20 @@ class ResidualVerifier:
         if "PERSON" in wanted:
             not_people = [h for h in hits if h.entity in _NOT_PEOPLE]
             hits = [h for h in hits if h.entity in wanted]
-            hits = hits + tag_neighbours(text) + speaker_labels(text) + titled_names(text)
+            vectors = self._vectors()
+            hits = hits + tag_neighbours(text) + speaker_labels(text, vectors) + titled_names(text)
             hits = hits + rare_words(text, not_people)
+            hits = hits + vector_names(text, vectors, not_people)
         if "PHONE_NUMBER" in wanted:
             hits = hits + phone_runs(text) + short_phones(text)
         if "STREET_ADDRESS" in wanted:
             hits = hits + street_shapes(text)
         hits = [h for h in hits if not self._allowed(text[h.start : h.end])]
         return resolve_hits(hits + spread(text, hits, self.allow))
+
+    def _vectors(self) -> NameVectors | None:
+        """The verifier model's word vectors as ``NameVectors`` (None for a model without)."""
+        return _name_vectors(self.spacy_model, self.language)
 
     def _flag_patterns(self, texts: list[str], wanted: list[str]) -> list[list[Hit]]:
         """Presidio's stock pattern recognizers alone, on the cells that could hold a match.
@@ -254,6 +263,12 @@ class ResidualVerifier:
                 ]
             )
         return flagged
+
+
+@functools.lru_cache(maxsize=4)
+def _name_vectors(spacy_model: str, language: str) -> NameVectors | None:
+    vocab = build_lean_analyzer(spacy_model, language).nlp_engine.nlp[language].vocab
+    return NameVectors(vocab) if vocab.vectors.shape[0] else None
 
 
 def _may_hold_pattern(text: str) -> bool:

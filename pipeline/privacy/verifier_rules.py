@@ -29,6 +29,7 @@ import functools
 import re
 from collections.abc import Iterable
 
+import numpy as np
 from spacy.lang.en.stop_words import STOP_WORDS
 from wordfreq import zipf_frequency
 
@@ -179,6 +180,83 @@ def tag_neighbours(text: str) -> list[Hit]:
             word = m.group(group)
             if len(word) >= 3 and not any(common_word(w) for w in _WORD.findall(word)):
                 hits.append(Hit(m.start(group), m.end(group), "PERSON", 0.5))
+    return hits
+
+
+# --------------------------------------------------------------------------------------------
+# Words whose meaning is a name, by the model's word vectors
+# --------------------------------------------------------------------------------------------
+
+# Given names and surnames from many languages: only their mean vector is used, as the point
+# in the model's vector space where names lie ("lucas", "adrian", "morgan" lie near it;
+# "refund", "parcel", "login" far from it). Not a list to look words up in.
+_NAME_PROTOTYPES = (
+    "john", "mary", "james", "patricia", "michael", "linda", "david", "susan", "robert",
+    "karen", "maria", "jose", "ahmed", "fatima", "wei", "li", "yuki", "hans", "anna", "pierre",
+    "sophie", "giovanni", "lucia", "olga", "ivan", "priya", "raj", "kwame", "amara", "smith",
+    "garcia", "müller", "kowalski", "nguyen",
+)  # fmt: skip
+# Cosine similarity to the prototype at or above which a word reads as a name: first names in
+# the medium model lie at 0.59 to 0.84, everyday words of support text below 0.26.
+NAME_SIMILARITY = 0.5
+# Months and weekdays share the names' vectors in the medium model ("june", "monday"): never
+# a name by this rule.
+_CALENDAR = frozenset((
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday",
+    "saturday", "sunday",
+))  # fmt: skip
+
+
+class NameVectors:
+    """Which words the model's vectors place among names (``NAME_SIMILARITY``)."""
+
+    def __init__(self, vocab) -> None:
+        self.vocab = vocab
+        rows = [self._unit(w) for w in _NAME_PROTOTYPES]
+        rows = [r for r in rows if r is not None]
+        self.centre = None
+        if rows:
+            centre = np.mean(rows, axis=0)
+            self.centre = centre / np.linalg.norm(centre)
+
+    def _unit(self, word: str):
+        lexeme = self.vocab[word]
+        if not lexeme.has_vector or not lexeme.vector_norm:
+            return None
+        return lexeme.vector / lexeme.vector_norm
+
+    @functools.lru_cache(maxsize=65536)  # noqa: B019 (one instance per model, kept for the process)
+    def name_like(self, word: str) -> bool:
+        lower = word.lower()
+        if self.centre is None or lower in STOP_WORDS or lower in _CALENDAR or len(lower) < 3:
+            return False
+        row = self._unit(lower)
+        return row is not None and float(row @ self.centre) >= NAME_SIMILARITY
+
+
+def vector_names(
+    text: str, vectors: NameVectors | None, not_people: Iterable[Hit] = ()
+) -> list[Hit]:
+    """Words on a line typed without case that the model's vectors place among names ("she
+    named him joshua", "why is lucas so impulsive?"): truecasing leaves them lower case, as
+    they are common English, so NER never sees a name there. A word NER calls a place, an
+    organization or a group is left alone (cities share the names' vectors: "london")."""
+    if vectors is None:
+        return []
+    tags = tag_spans(text)
+    vetoed = [(h.start, h.end) for h in not_people]
+    hits = []
+    for start, line in truecased_lines(text):
+        original = text[start : start + len(line)]
+        if any(ch.isupper() for ch in TAG.sub("", original)):
+            continue
+        for m in _WORD.finditer(original):
+            begin, end = start + m.start(), start + m.end()
+            if in_tag(tags, begin, end) or any(s < end and begin < e for s, e in vetoed):
+                continue
+            if vectors.name_like(m.group()):
+                hits.append(Hit(begin, end, "PERSON", 0.5))
     return hits
 
 
@@ -343,10 +421,11 @@ _LABEL_LINE = re.compile(
 )
 
 
-def speaker_labels(text: str) -> list[Hit]:
+def speaker_labels(text: str, vectors: NameVectors | None = None) -> list[Hit]:
     """Speaker labels that are names: in a text of two lines or more shaped "label: words",
     a label that is not a ``<PERSON>`` tag, whose words are not all everyday English
-    (``LABEL_ZIPF``: roles such as "Agent" are), where another label is a ``<PERSON>`` tag or
+    (``LABEL_ZIPF``: roles such as "Agent" are) or, beside ``<PERSON>`` labels, all lie among
+    names by the model's vectors ("Mark", "Scott"), where another label is a ``<PERSON>`` tag or
     all its words are rare. Only lines that say something (a lower-case word) count, so a
     form's "Name: ..." or "Phone: ..." lines are no transcript."""
     lines = [m for m in _LABEL_LINE.finditer(text) if _says_something(m.group("said"))]
@@ -357,7 +436,10 @@ def speaker_labels(text: str) -> list[Hit]:
     for m in lines:
         label = m.group("label")
         words = _WORD.findall(label)
-        if label == "<PERSON>" or not words or all(_zipf(w.lower()) >= LABEL_ZIPF for w in words):
+        if label == "<PERSON>" or not words:
+            continue
+        everyday = all(_zipf(w.lower()) >= LABEL_ZIPF for w in words)
+        if everyday and not (tagged and vectors and all(vectors.name_like(w) for w in words)):
             continue
         if tagged or all(_zipf(w.lower()) < RARE_ZIPF for w in words):
             hits.append(Hit(m.start("label"), m.end("label"), "PERSON", 0.5))

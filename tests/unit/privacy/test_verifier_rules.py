@@ -218,3 +218,33 @@ def test_rare_terms_opening_a_sentence_and_acronyms_are_not_names():
     note = "Hyperzelmia to 480 on arrival. Noncomplorant with meds. New-onset QFib today.\n"
     note += "COPD exacerbation, treated with zembutrol"
     assert spans(note, rare_words(note)) == []
+
+
+# --------------------------------------------------------------------------------------------
+# Names by the model's word vectors
+# --------------------------------------------------------------------------------------------
+
+
+def test_the_medium_models_vectors_place_given_names_among_names_and_everyday_words_not():
+    from pipeline.privacy.presidio import build_lean_analyzer
+    from pipeline.privacy.verifier_rules import NameVectors
+
+    vectors = NameVectors(build_lean_analyzer(DEFAULT_VERIFIER_MODEL).nlp_engine.nlp["en"].vocab)
+    assert all(vectors.name_like(w) for w in ("joshua", "lucas", "Adrian", "morgan"))
+    everyday = ("refund", "parcel", "login", "called", "customer", "agent", "june", "monday")
+    assert not any(vectors.name_like(w) for w in everyday)
+
+
+def test_a_given_name_that_is_common_english_is_flagged_on_a_line_without_case():
+    # "joshua" and "lucas" are too common in English for the rare-word rule; truecasing
+    # leaves them lower case; the vectors place them among names
+    assert flagged("she named him joshua", ["PERSON"]) == ["joshua"]
+    assert flagged("why is lucas so impulsive?", ["PERSON"]) == ["lucas"]
+    assert flagged("refund approved, parcel sent on monday", ["PERSON"]) == []
+
+
+def test_a_speaker_label_of_an_everyday_word_that_is_a_name_is_flagged_beside_person_tags():
+    chat = "<PERSON>: What a wife.\nMark: Remember me, <PERSON>?\n<PERSON>: You saved my life!"
+    roles = "<PERSON>: where is my parcel\nAgent: let me check that\nUser: thanks a lot"
+    assert flagged(chat, ["PERSON"]) == ["Mark"]
+    assert flagged(roles, ["PERSON"]) == []
