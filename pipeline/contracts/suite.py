@@ -6,12 +6,15 @@ field): ``critical`` blocks, anything else warns. The suite's content hash versi
 """
 
 import hashlib
+import importlib.metadata
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline import settings
 from pipeline.declarations.files import read_mapping
 from pipeline.errors import DeclarationError
 
@@ -125,6 +128,39 @@ def _unique_names(names: list[str]) -> list[str]:
 def load_suite(path: Path) -> ContractSuite:
     """Read a native GX 1.x suite JSON; fail with file and reason if GX rejects it."""
     data = read_mapping(path)
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+    configs = _built_configs(path, data, digest)
+    names = _unique_names(
+        [_check_name(c["type"], c.get("kwargs", {}), c.get("meta") or {}) for c in configs]
+    )
+    clauses = [_clause(name, config) for name, config in zip(names, configs, strict=True)]
+    return ContractSuite(str(data.get("name") or path.stem), path, digest, tuple(clauses), data)
+
+
+def _built_configs(path: Path, data: dict[str, Any], digest: str) -> list[dict[str, Any]]:
+    """The suite's expectations as GX builds them, each as its configuration.
+
+    GX itself checks the suite: importing it takes seconds, in every process that loads the
+    code location (each ``govern`` command, code server, daemon and worker), most of which
+    never validate data. So what GX built is kept under ``GOVERN_HOME/cache/contracts``, keyed
+    by the suite's content hash and the GX version: a later load of the same suite with the
+    same GX reads it back; any change to either checks it with GX again.
+    """
+    cache = _cache_file(digest)
+    if cache is not None:
+        try:
+            cached = json.loads(cache.read_text(encoding="utf-8"))
+            if isinstance(cached, list):
+                return cached
+        except (OSError, ValueError):
+            pass
+    configs = _gx_configs(path, data)
+    if cache is not None:
+        _write_atomically(cache, json.dumps(configs, sort_keys=True))
+    return configs
+
+
+def _gx_configs(path: Path, data: dict[str, Any]) -> list[dict[str, Any]]:
     try:
         suite = gx_suite(data)
     except Exception as exc:  # GX raises many types for a malformed suite; report it, don't hide
@@ -144,13 +180,29 @@ def load_suite(path: Path) -> ContractSuite:
             f"build {', '.join(lost) or 'some expectations'}; check the "
             "type and kwargs"
         )
-    configs = [e.configuration.to_json_dict() for e in suite.expectations]
-    names = _unique_names(
-        [_check_name(c["type"], c.get("kwargs", {}), c.get("meta") or {}) for c in configs]
-    )
-    clauses = [_clause(name, config) for name, config in zip(names, configs, strict=True)]
-    digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
-    return ContractSuite(str(data.get("name") or path.stem), path, digest, tuple(clauses), data)
+    return [e.configuration.to_json_dict() for e in suite.expectations]
+
+
+def _cache_file(digest: str) -> Path | None:
+    """Where GX's build of a suite with this content hash is kept (None: no GX installed)."""
+    try:
+        gx_version = importlib.metadata.version("great_expectations")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    return settings.govern_home() / "cache" / "contracts" / f"{digest}-gx{gx_version}.json"
+
+
+def _write_atomically(target: Path, text: str) -> None:
+    """Write ``text`` to ``target`` through a temporary file and a rename, so a process
+    reading it at the same time sees the whole file or none; a cache that cannot be written
+    is only a slower next load."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, target)
+    except OSError:
+        pass
 
 
 def _clause(name: str, config: dict[str, Any]) -> Clause:

@@ -12,6 +12,12 @@ from pipeline.errors import DeclarationError
 from tests.helpers import REPO
 
 
+@pytest.fixture(autouse=True)
+def _own_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GX's build of each suite is kept under GOVERN_HOME: this test's, not the checkout's."""
+    monkeypatch.setenv("GOVERN_HOME", str(tmp_path / "home"))
+
+
 def write_suite(tmp_path: Path, expectations: list[dict]) -> Path:
     path = tmp_path / "orders.json"
     path.write_text(json.dumps({"name": "orders", "expectations": expectations}))
@@ -93,3 +99,31 @@ def test_malformed_suite_fails_with_file_and_reason(tmp_path: Path):
 def test_shipped_suites_load():
     for path in sorted((REPO / "expectations").glob("*.json")):
         assert load_suite(path).clauses, path
+
+
+def test_a_suite_gx_built_once_is_read_back_without_gx_and_a_changed_one_is_checked_again(
+    tmp_path: Path,
+):
+    import subprocess
+    import sys
+
+    path = write_suite(tmp_path, SUITE)
+    # given a suite GX built once in this GOVERN_HOME
+    first = load_suite(path)
+    assert list((tmp_path / "home" / "cache" / "contracts").glob("*.json"))
+    # when another process loads it with GX unimportable
+    script = (
+        "import sys; sys.modules['great_expectations'] = None\n"
+        "from pathlib import Path\n"
+        "from pipeline.contracts.suite import load_suite\n"
+        f"print([c.check_name for c in load_suite(Path({str(path)!r})).clauses])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    # then it gets the same clauses, read back from what GX built
+    assert done.stdout.strip() == str([c.check_name for c in first.clauses])
+    # and a changed suite is checked by GX again: a clause GX cannot build still fails at load
+    path.write_text(json.dumps({"name": "orders", "expectations": [*SUITE, {"type": "expect_x"}]}))
+    with pytest.raises(DeclarationError, match="not a valid GX 1.x expectation suite"):
+        load_suite(path)
