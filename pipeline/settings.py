@@ -66,10 +66,12 @@ def project_root() -> Path:
     return Path(os.environ.get("GOVERN_PROJECT_ROOT", PROJECT_ROOT)).resolve()
 
 
-def govern_home() -> Path:
-    """The run-time folder (``GOVERN_HOME``), created on first use."""
+def govern_home(create: bool = True) -> Path:
+    """The run-time folder (``GOVERN_HOME``), created on first use (unless ``create`` is
+    False: then only its path, which may not exist yet)."""
     home = Path(os.environ.get("GOVERN_HOME", project_root() / ".govern")).resolve()
-    home.mkdir(parents=True, exist_ok=True)
+    if create:
+        home.mkdir(parents=True, exist_ok=True)
     return home
 
 

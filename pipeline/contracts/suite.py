@@ -184,12 +184,17 @@ def _gx_configs(path: Path, data: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _cache_file(digest: str) -> Path | None:
-    """Where GX's build of a suite with this content hash is kept (None: no GX installed)."""
+    """Where GX's build of a suite with this content hash is kept; None where GX is not
+    installed, or no run has made the run-time folder yet (loading declarations alone never
+    creates it)."""
+    home = settings.govern_home(create=False)
     try:
         gx_version = importlib.metadata.version("great_expectations")
     except importlib.metadata.PackageNotFoundError:
         return None
-    return settings.govern_home() / "cache" / "contracts" / f"{digest}-gx{gx_version}.json"
+    if not home.is_dir():
+        return None
+    return home / "cache" / "contracts" / f"{digest}-gx{gx_version}.json"
 
 
 def _write_atomically(target: Path, text: str) -> None:

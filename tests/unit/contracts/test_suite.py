@@ -15,6 +15,7 @@ from tests.helpers import REPO
 @pytest.fixture(autouse=True)
 def _own_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """GX's build of each suite is kept under GOVERN_HOME: this test's, not the checkout's."""
+    (tmp_path / "home").mkdir()
     monkeypatch.setenv("GOVERN_HOME", str(tmp_path / "home"))
 
 
@@ -127,3 +128,9 @@ def test_a_suite_gx_built_once_is_read_back_without_gx_and_a_changed_one_is_chec
     path.write_text(json.dumps({"name": "orders", "expectations": [*SUITE, {"type": "expect_x"}]}))
     with pytest.raises(DeclarationError, match="not a valid GX 1.x expectation suite"):
         load_suite(path)
+
+
+def test_loading_suites_never_creates_the_run_time_folder(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("GOVERN_HOME", str(tmp_path / "no-run-yet"))
+    assert load_suite(write_suite(tmp_path, SUITE)).clauses
+    assert not (tmp_path / "no-run-yet").exists()
