@@ -5,6 +5,7 @@ Severity comes from the expectation's ``meta.severity`` (falling back to GX's ow
 field): ``critical`` blocks, anything else warns. The suite's content hash versions the checks.
 """
 
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -188,13 +189,19 @@ def _cache_file(digest: str) -> Path | None:
     installed, or no run has made the run-time folder yet (loading declarations alone never
     creates it)."""
     home = settings.govern_home(create=False)
+    version = _gx_version()
+    if version is None or not home.is_dir():
+        return None
+    return home / "cache" / "contracts" / f"{digest}-gx{version}.json"
+
+
+@functools.cache
+def _gx_version() -> str | None:
+    """The installed GX's version, read from its metadata once (not by importing it)."""
     try:
-        gx_version = importlib.metadata.version("great_expectations")
+        return importlib.metadata.version("great_expectations")
     except importlib.metadata.PackageNotFoundError:
         return None
-    if not home.is_dir():
-        return None
-    return home / "cache" / "contracts" / f"{digest}-gx{gx_version}.json"
 
 
 def _write_atomically(target: Path, text: str) -> None:

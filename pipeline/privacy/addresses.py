@@ -49,18 +49,12 @@ _FOLLOW = re.compile(
     rf"{_POSTCODE}|{_POSTCODE}[ \t]+(?P<city2>{_CITY}))(?![\w-])"
 )
 _CITY_LINE = re.compile(rf"[ \t]*,?[ \t]*\n[ \t]*(?P<city>{_CITY})[ \t]*(?=\n|$|\x00)")
-# Street-type words: after the name in English ("Baker Street", and every USPS and British
-# suffix in ``street_types``: "Kent Prairie"), before it in French, Spanish, Italian,
-# Portuguese, Polish... ("avenue André Lagarde", "Via Roma"), or as the end of one compound
-# word ("Hauptstraße", "Kerkstraat", "Storgatan").
-_TYPE_AFTER = frozenset((
-    "street", "st", "road", "rd", "avenue", "ave", "av", "lane", "ln", "drive", "dr", "boulevard",
-    "blvd", "way", "court", "ct", "place", "pl", "terrace", "ter", "close", "crescent", "cres",
-    "square", "sq", "parkway", "pkwy", "highway", "hwy", "circle", "cir", "trail", "trl", "row",
-    "alley", "path", "walk", "gardens", "grove", "mews", "plaza", "loop", "crossing", "ridge",
-    "heights", "expressway", "freeway", "turnpike", "pike", "str", "u", "utca", "út", "fasor",
-    "tér", "körút",
-)) | STREET_TYPES  # fmt: skip
+# Street-type words: after the name in English (every USPS and British suffix in
+# ``street_types``: "Baker Street", "Kent Prairie", and Hungarian and Greek-abbreviated ones:
+# "Váradi utca", "Pavlou str"), before it in French, Spanish, Italian, Portuguese, Polish...
+# ("avenue André Lagarde", "Via Roma"), or as the end of one compound word ("Hauptstraße",
+# "Kerkstraat", "Storgatan").
+_TYPE_AFTER = STREET_TYPES | {"str", "u", "utca", "út", "fasor", "tér", "körút"}
 _TYPE_BEFORE = frozenset((
     "rue", "avenue", "av", "boulevard", "bd", "chemin", "allée", "allee", "impasse", "quai",
     "route", "place", "calle", "avenida", "paseo", "plaza", "carrer", "via", "viale", "piazza",

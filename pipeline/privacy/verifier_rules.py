@@ -247,12 +247,10 @@ def vector_names(
     tags = tag_spans(text)
     vetoed = [(h.start, h.end) for h in not_people]
     hits = []
-    for start, line in truecased_lines(text):
-        original = text[start : start + len(line)]
-        if any(ch.isupper() for ch in TAG.sub("", original)):
-            continue
-        for m in _WORD.finditer(original):
-            begin, end = start + m.start(), start + m.end()
+    recased = {start: len(line) for start, line in truecased_lines(text)}
+    for start in sorted(_all_lower_case(text, recased)):
+        for m in _WORD.finditer(text, start, start + recased[start]):
+            begin, end = m.start(), m.end()
             if in_tag(tags, begin, end) or any(s < end and begin < e for s, e in vetoed):
                 continue
             if vectors.name_like(m.group()):
@@ -349,9 +347,7 @@ _MILITARY = re.compile(
 # ending in a street type ("<STREET_ADDRESS>\nLowe Isle"), or a unit line before one.
 _AFTER_ADDRESS = re.compile(
     rf"<STREET_ADDRESS>[ \t,]*\n[ \t]*(?P<line>(?:[A-ZÀ-Þ][\w'.-]*[ \t]+){{1,3}}"
-    rf"(?i:{_STREET_TYPES})\b\.?)(?![ \t]*[\w<])"
-    r"|<STREET_ADDRESS>[ \t,]*\n[ \t]*(?P<tail>(?:[A-ZÀ-Þ][\w'.-]*[ \t]+){1,3}"
-    rf"(?i:{_STREET_TYPES})\b\.?)(?=[ \t]+(?:in|at|,)[ \t])"
+    rf"(?i:{_STREET_TYPES})\b\.?)(?:(?![ \t]*[\w<])|(?=[ \t]+(?:in|at|,)[ \t]))"
 )
 
 
@@ -369,9 +365,10 @@ def street_shapes(text: str) -> list[Hit]:
     ]
     for pattern in (_COMPOUND_FIRST, _MILITARY):
         hits += [Hit(m.start(), m.end(), "STREET_ADDRESS", 0.5) for m in pattern.finditer(text)]
-    for m in _AFTER_ADDRESS.finditer(text):
-        group = "line" if m.group("line") else "tail"
-        hits.append(Hit(m.start(group), m.end(group), "STREET_ADDRESS", 0.5))
+    hits += [
+        Hit(m.start("line"), m.end("line"), "STREET_ADDRESS", 0.5)
+        for m in _AFTER_ADDRESS.finditer(text)
+    ]
     return hits
 
 
@@ -473,11 +470,7 @@ def rare_words(text: str, not_people: Iterable[Hit] = ()) -> list[Hit]:
     # only a shouted word of six letters or more counts: shorter ones are as often clinical
     # shorthand ("COPD exacerbation ...").
     recased = {start: len(line) for start, line in truecased_lines(text)}
-    caseless = {
-        start
-        for start, length in recased.items()
-        if not any(ch.isupper() for ch in TAG.sub("", text[start : start + length]))
-    }
+    caseless = _all_lower_case(text, recased)
     line_starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
     hits = []
     for m in _LETTERS.finditer(text):
@@ -494,6 +487,16 @@ def rare_words(text: str, not_people: Iterable[Hit] = ()) -> list[Hit]:
         if all(_zipf(part.lower()) < RARE_ZIPF for part in re.split(r"['-]", word) if part):
             hits.append(Hit(m.start(), m.end(), "PERSON", 0.5))
     return hits
+
+
+def _all_lower_case(text: str, recased: dict[int, int]) -> set[int]:
+    """Of the lines ``truecased_lines`` changes (start -> length), those with no capital letter
+    outside the replacement tags (no shouted word either)."""
+    return {
+        start
+        for start, length in recased.items()
+        if not any(ch.isupper() for ch in TAG.sub("", text[start : start + length]))
+    }
 
 
 def _cased_as_name(text: str, m: re.Match, recased: bool, caseless: bool) -> bool:
