@@ -32,7 +32,7 @@ from pipeline.privacy.policy import (
 )
 from pipeline.privacy.presidio import anonymizer, custom_recognizers
 from pipeline.privacy.scanner import ColumnScanner, Progress
-from pipeline.privacy.spans import Hit, outside_tags, replace_hits, resolve_hits
+from pipeline.privacy.spans import Hit, outside_tags, replace_hits, resolve_hits, trimmed
 from pipeline.privacy.transforms import as_text, generalize, hmac_token, map_unique, mask_value
 from pipeline.settings import DEFAULT_SPACY_MODEL
 
@@ -312,7 +312,9 @@ def _anonymize(text: str, hits: list[Hit]) -> str:
         .anonymize(
             text=text,
             operators={"DEFAULT": OperatorConfig("replace")},
-            analyzer_results=[RecognizerResult(h.entity, h.start, h.end, h.score) for h in hits],
+            analyzer_results=[
+                RecognizerResult(h.entity, h.start, h.end, h.score) for h in trimmed(text, hits)
+            ],
         )
         .text
     )

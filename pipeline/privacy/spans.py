@@ -7,8 +7,8 @@ in the masked text are mapped back to the original.
 
 import bisect
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 
 from pipeline.privacy.entities import PRIORITY
 
@@ -94,10 +94,45 @@ def unmask_span(segments: Segments, start: int, end: int) -> tuple[int, int]:
     return unmask(segments, start), unmask(segments, end - 1) + 1
 
 
+def trimmed(text: str, hits: Iterable[Hit]) -> list[Hit]:
+    """``hits`` without the white space at their ends: a tag never swallows a line break or
+    the space between words (NER's span for "Capucine Colas" at the end of a line can hold
+    the line break; replaced, it glued the next line to the tag, "<PERSON>paid 566.44")."""
+    kept = []
+    for hit in hits:
+        value = text[hit.start : hit.end]
+        start = hit.start + len(value) - len(value.lstrip())
+        end = hit.end - (len(value) - len(value.rstrip()))
+        if start < end:
+            same = (start, end) == (hit.start, hit.end)
+            kept.append(hit if same else replace(hit, start=start, end=end))
+    return kept
+
+
+def off_tags(text: str, hits: Iterable[Hit], tags: list[tuple[int, int]]) -> list[Hit]:
+    """``hits`` cut back where an end runs into a replacement tag, then ``trimmed``: NER on
+    redacted text can take a tag's bracket into a name ("Polák k.s.\\n<" before
+    ``<STREET_ADDRESS>``), and replacing that span would break the tag."""
+    cut = []
+    for hit in hits:
+        start, end = hit.start, hit.end
+        index = bisect.bisect_right(tags, start, key=lambda tag: tag[0]) - 1
+        if index >= 0 and tags[index][0] <= start < tags[index][1]:
+            start = tags[index][1]
+        index = bisect.bisect_left(tags, end, key=lambda tag: tag[0]) - 1
+        if index >= 0 and tags[index][0] < end < tags[index][1]:
+            end = tags[index][0]
+        if start < end:
+            cut.append(
+                hit if (start, end) == (hit.start, hit.end) else replace(hit, start=start, end=end)
+            )
+    return trimmed(text, cut)
+
+
 def replace_hits(text: str, hits: Sequence[Hit]) -> str:
     """Presidio's ``replace`` operator: each hit becomes its ``<ENTITY>`` tag."""
     pieces, last = [], 0
-    for hit in sorted(hits, key=lambda h: h.start):
+    for hit in sorted(trimmed(text, hits), key=lambda h: h.start):
         if hit.start < last:
             continue
         pieces += [text[last : hit.start], f"<{hit.entity}>"]

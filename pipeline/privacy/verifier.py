@@ -34,7 +34,7 @@ from scipy.stats import beta
 from pipeline.privacy.entities import NER_ENTITIES
 from pipeline.privacy.ner import pieces
 from pipeline.privacy.presidio import build_lean_analyzer, build_pattern_analyzer
-from pipeline.privacy.spans import Hit, in_tag, resolve_hits, tag_spans
+from pipeline.privacy.spans import Hit, in_tag, off_tags, resolve_hits, tag_spans
 from pipeline.privacy.verifier_rules import (
     EVERYDAY_ZIPF,
     NameVectors,
@@ -253,15 +253,14 @@ class ResidualVerifier:
         flagged = []
         for read, original, found in zip(reads, originals, results, strict=True):
             tags = tag_spans(original)
-            flagged.append(
-                [
-                    Hit(r.start, r.end, r.entity_type, r.score)
-                    for r in found
-                    if _outside_tags(original, r, tags)
-                    and _shaped(read[r.start : r.end], r.entity_type)
-                    and not _date_or_id(original, r)
-                ]
-            )
+            kept = [
+                Hit(r.start, r.end, r.entity_type, r.score)
+                for r in found
+                if _outside_tags(original, r, tags)
+                and _shaped(read[r.start : r.end], r.entity_type)
+                and not _date_or_id(original, r)
+            ]
+            flagged.append(off_tags(original, kept, tags))
         return flagged
 
 

@@ -168,6 +168,11 @@ _AFTER_PERSON = re.compile(
     r"|\.[ \t]+([^\W\d_A-ZÀ-Þ][\w'-]*[^\W\d_]))"
 )
 _BEFORE_PERSON = re.compile(r"(?<![\w'-])([A-ZÀ-Þ][\w'-]*[^\W\d_])[ \t]+<PERSON>")
+# Before the tag, a word in lower case only where it is rare in English and not a common word
+# of another language ("this is tóth <PERSON>"; "freundlichen <PERSON>" is German).
+_LOWER_BEFORE_PERSON = re.compile(r"(?<![\w'-])([^\W\d_A-ZÀ-Þ][\w'-]*[^\W\d_])[ \t]+<PERSON>")
+# Letters glued to the tag: the rest of a word the redactor cut ("<PERSON>t erve").
+_GLUED_TO_PERSON = re.compile(r"<PERSON>([^\W\d_][\w'-]*)|(?<![\w'-])([^\W\d_][\w'-]*)<PERSON>")
 
 
 def tag_neighbours(text: str) -> list[Hit]:
@@ -180,6 +185,14 @@ def tag_neighbours(text: str) -> list[Hit]:
             word = m.group(group)
             if len(word) >= 3 and not any(common_word(w) for w in _WORD.findall(word)):
                 hits.append(Hit(m.start(group), m.end(group), "PERSON", 0.5))
+    for m in _LOWER_BEFORE_PERSON.finditer(text):
+        word = m.group(1)
+        rare = all(_zipf(w.lower()) < RARE_ZIPF for w in _WORD.findall(word))
+        if len(word) >= 3 and rare and not _foreign_word(word):
+            hits.append(Hit(m.start(1), m.end(1), "PERSON", 0.5))
+    for m in _GLUED_TO_PERSON.finditer(text):
+        group = m.lastindex or 1
+        hits.append(Hit(m.start(group), m.end(group), "PERSON", 0.5))
     return hits
 
 

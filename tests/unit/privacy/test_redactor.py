@@ -161,3 +161,15 @@ def test_names_from_another_source_are_redacted_in_free_text(analyzer):
     assert "Quilliam" not in out["notes"].iloc[0], out["notes"].iloc[0]
     with pytest.raises(ValueError, match="patients.full_name"):
         Redactor(policy_, KEY).redact(frame)
+
+
+def test_a_name_at_the_end_of_a_line_is_replaced_and_the_line_break_kept(analyzer):
+    # given a note whose name ends a line (NER's span for it can hold the line break)
+    notes = pd.DataFrame(
+        {"notes": ["- refund approved by Capucine Colas\npaid 566.44 on 25.11.2024"]}
+    )
+    redactor = people_redactor(analyzer, {"notes": {"action": "scan", "entities": ["PERSON"]}})
+    # when it is redacted
+    out, _ = redactor.redact(notes)
+    # then the name is gone and the next line is still a line of its own
+    assert out["notes"].iloc[0] == "- refund approved by <PERSON>\npaid 566.44 on 25.11.2024"

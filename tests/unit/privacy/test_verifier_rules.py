@@ -79,6 +79,28 @@ def test_common_words_and_lower_case_words_before_a_tag_are_left_alone():
     assert tag_neighbours(note) == []
 
 
+def test_a_lower_case_word_rare_in_english_before_a_tag_is_flagged_a_foreign_one_is_not():
+    chat = "hi, this is vörösmarty <PERSON>, I can't log in"
+    letter = "Mit freundlichen <PERSON>"
+    assert spans(chat, tag_neighbours(chat)) == ["vörösmarty"]
+    assert tag_neighbours(letter) == []
+
+
+def test_letters_glued_to_a_person_tag_are_the_rest_of_a_cut_name():
+    signature = "Best regards,\n<PERSON>t vliet\nSales"
+    possessive = "<PERSON>'s parcel"
+    assert "t" in spans(signature, tag_neighbours(signature))
+    assert tag_neighbours(possessive) == []
+
+
+def test_a_name_found_against_a_tag_is_flagged_without_the_tags_bracket():
+    # NER on redacted text can run a name into the next tag's "<": the flagged span stops
+    # before it, so replacing it leaves the tag whole
+    note = "Thanks,\n<PERSON>\nSprávce umění\nPolák k.s.\n<STREET_ADDRESS>\nMobile <PHONE_NUMBER>"
+    found = flagged(note, ["PERSON"])
+    assert all("<" not in span and not span.endswith("\n") for span in found), found
+
+
 # --------------------------------------------------------------------------------------------
 # Phone numbers in national formats
 # --------------------------------------------------------------------------------------------
