@@ -15,8 +15,6 @@ from assets.resources import MlflowResource, Warehouse
 from assets.run_inputs import materialized_in_run, upstream_table_version
 from pipeline.declarations.dataset import DatasetSpec
 from pipeline.storage.warehouse import read_table
-from pipeline.training.profile import build_profile, compare_profiles, drift_verdict
-from pipeline.training.tracking import champion_profile
 
 _SEVERITY = {"warn": dg.AssetCheckSeverity.WARN, "block": dg.AssetCheckSeverity.ERROR}
 
@@ -47,6 +45,10 @@ def build_drift_check(dataset: DatasetSpec) -> dg.AssetChecksDefinition:
         mlflow: MlflowResource,
         openlineage: OpenLineageResource,
     ) -> dg.AssetCheckResult:
+        # MLflow and SciPy load in the step that checks drift, not with the definitions.
+        from pipeline.training.profile import build_profile, compare_profiles, drift_verdict
+        from pipeline.training.tracking import champion_profile
+
         reference = champion_profile(mlflow.resolved_tracking_uri(), spec.name)
         if reference is None:
             return dg.AssetCheckResult(

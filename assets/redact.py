@@ -6,6 +6,7 @@ and validated by the source's contract; only if every blocking gate passes does 
 """
 
 import hashlib
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import pandas as pd
@@ -25,13 +26,16 @@ from pipeline.contracts.rows import GATE_COLUMN, REASON_COLUMN, screen
 from pipeline.declarations.dataset import DatasetSpec
 from pipeline.lineage.openlineage import redaction_transformations
 from pipeline.naming import policy_file, raw_asset, redacted_asset, suite_file
+from pipeline.privacy.code_version import REDACTION_CODE_VERSION
 from pipeline.privacy.known_values import names_from_other_sources
 from pipeline.privacy.policy import HashRule, PiiPolicy
-from pipeline.privacy.redactor import REDACTION_CODE_VERSION, RedactionReport
-from pipeline.privacy.residual import ResidualReport, residual_scan
 from pipeline.privacy.transforms import key_fingerprint
 from pipeline.storage.sql import qualified
 from pipeline.storage.warehouse import frame_fingerprint, read_table
+
+if TYPE_CHECKING:  # Presidio and spaCy load in the steps that redact, not with the definitions
+    from pipeline.privacy.redactor import RedactionReport
+    from pipeline.privacy.residual import ResidualReport
 
 
 def _column_schema(frame: pd.DataFrame, policy: PiiPolicy) -> dg.TableSchema:
@@ -47,7 +51,7 @@ def _column_schema(frame: pd.DataFrame, policy: PiiPolicy) -> dg.TableSchema:
     return dg.TableSchema(columns=columns)
 
 
-def _residual_result(residual: ResidualReport) -> dg.AssetCheckResult:
+def _residual_result(residual: "ResidualReport") -> dg.AssetCheckResult:
     evidence = {
         "verifier": residual.verifier,
         "max_residual_rate": residual.budget,
@@ -64,7 +68,7 @@ def _residual_result(residual: ResidualReport) -> dg.AssetCheckResult:
 
 
 def _report_metadata(
-    source: str, redacted: pd.DataFrame, report: RedactionReport, policy: PiiPolicy
+    source: str, redacted: pd.DataFrame, report: "RedactionReport", policy: PiiPolicy
 ) -> dict:
     return {
         "dagster/row_count": len(redacted),
@@ -157,6 +161,8 @@ def build_redact_asset(
         redaction: RedactionResource,
         openlineage: OpenLineageResource,
     ):
+        from pipeline.privacy.residual import residual_scan
+
         # The raw tables this run published (never a concurrent run's), each pinned to its
         # version, which the metadata records.
         readers = [source, *sorted(name_sources)]

@@ -7,6 +7,7 @@ only in environment variables (``GOVERN_HOME``, ``GOVERN_TABLES``, ``MLFLOW_TRAC
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import duckdb
@@ -15,9 +16,10 @@ from pydantic import Field
 from assets.openlineage import OpenLineageResource
 from pipeline import settings
 from pipeline.privacy.policy import PiiPolicy
-from pipeline.privacy.redactor import Redactor
 from pipeline.storage.tables import Data, Snapshot, TableStore, split_name
-from pipeline.training.tracking import prepare_store
+
+if TYPE_CHECKING:  # Presidio and spaCy load in the steps that redact, not with the definitions
+    from pipeline.privacy.redactor import Redactor
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -88,7 +90,9 @@ class RedactionResource(dg.ConfigurableResource):
     def resolved_spacy_model(self) -> str:
         return self.spacy_model or settings.spacy_model()
 
-    def redactor(self, policy: PiiPolicy) -> Redactor:
+    def redactor(self, policy: PiiPolicy) -> "Redactor":
+        from pipeline.privacy.redactor import Redactor
+
         return Redactor(policy, self.hmac_key.encode("utf-8"), self.resolved_spacy_model())
 
 
@@ -108,6 +112,8 @@ class MlflowResource(dg.ConfigurableResource):
         """Create a new store's schema under the lock `govern run` takes for it: a step of a
         run launched from the UI (the drift check, training) may be the first to use the store
         while a `govern run` starts beside it, and MLflow creates its tables on first use."""
+        from pipeline.training.tracking import prepare_store
+
         prepare_store(self.resolved_tracking_uri(), settings.govern_home() / "mlflow.lock")
 
     def resolved_tracking_uri(self) -> str:

@@ -7,7 +7,7 @@ registered only if its evaluation gate passes; the training BOM is logged beside
 
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 import pandas as pd
@@ -20,30 +20,17 @@ from assets.resources import MlflowResource, Warehouse
 from assets.run_inputs import upstream_table_version
 from pipeline import settings as app_settings
 from pipeline.declarations.dataset import DatasetSpec, ModelSpec
-from pipeline.lineage.bom import build_bom, model_record
 from pipeline.lineage.openlineage import model_dataset
 from pipeline.lineage.provenance import code_state
 from pipeline.naming import source_assets
 from pipeline.storage.warehouse import read_table
-from pipeline.training.model import (
-    EvaluationVerdict,
-    TrainingResult,
-    TrainingSettings,
-    evaluate,
-    model_data_version,
-    train,
-)
-from pipeline.training.profile import build_profile, profile_sha256
-from pipeline.training.promotion import Promotion, promote
-from pipeline.training.tracking import (
-    TrackedModel,
-    log_bom,
-    log_model,
-    log_profile,
-    model_tags,
-    version_tag,
-    version_tags,
-)
+
+# scikit-learn, MLflow and SciPy load in the step that trains, not with the definitions (which
+# every Dagster process loads: the code server, the daemon, each run's steps).
+if TYPE_CHECKING:
+    from pipeline.training.model import EvaluationVerdict, TrainingResult, TrainingSettings
+    from pipeline.training.promotion import Promotion
+    from pipeline.training.tracking import TrackedModel
 
 
 class TrainingConfig(dg.Config):
@@ -55,10 +42,10 @@ class TrainingConfig(dg.Config):
 
 
 def _materialization(
-    tracked: TrackedModel,
-    result: TrainingResult,
-    settings: TrainingSettings,
-    promotion: Promotion,
+    tracked: "TrackedModel",
+    result: "TrainingResult",
+    settings: "TrainingSettings",
+    promotion: "Promotion",
     tracking_uri: str,
 ) -> dict[str, Any]:
     return {
@@ -79,7 +66,7 @@ def _materialization(
     }
 
 
-def _mlflow_links(tracked: TrackedModel) -> dict[str, dg.MetadataValue]:
+def _mlflow_links(tracked: "TrackedModel") -> dict[str, dg.MetadataValue]:
     """Clickable links to the MLflow UI: the run, and the registered version if any."""
     base = app_settings.mlflow_ui_url()
     links = {
@@ -94,7 +81,7 @@ def _mlflow_links(tracked: TrackedModel) -> dict[str, dg.MetadataValue]:
     return links
 
 
-def _gate_result(verdict: EvaluationVerdict, tracked: TrackedModel) -> dg.AssetCheckResult:
+def _gate_result(verdict: "EvaluationVerdict", tracked: "TrackedModel") -> dg.AssetCheckResult:
     return gate_result(
         "evaluation_gate",
         verdict.passed,
@@ -110,6 +97,9 @@ def _gate_result(verdict: EvaluationVerdict, tracked: TrackedModel) -> dg.AssetC
 
 def _log_profile(tracking_uri: str, run_id: str, frame: pd.DataFrame, spec: ModelSpec) -> str:
     """Store the training set's reference profile with the run; its hash goes in the BOM."""
+    from pipeline.training.profile import build_profile, profile_sha256
+    from pipeline.training.tracking import log_profile
+
     profile = build_profile(frame, spec)
     log_profile(tracking_uri, run_id, profile)
     return profile_sha256(profile)
@@ -138,12 +128,14 @@ def build_train_asset(
         context: dg.AssetExecutionContext,
         mlflow: MlflowResource,
         frame: pd.DataFrame,
-        result: TrainingResult,
-        settings: TrainingSettings,
+        result: "TrainingResult",
+        settings: "TrainingSettings",
         passed: bool,
         code: dict[str, str],
-    ) -> tuple[TrackedModel, dict[str, Any]]:
+    ) -> tuple["TrackedModel", dict[str, Any]]:
         """Log the model with its tags; the upstream facts are returned for the BOM."""
+        from pipeline.training.tracking import log_model, model_tags, version_tag, version_tags
+
         facts = upstream_facts(context.instance, upstream, context.run.run_id)
         versions = version_tags(facts)
         tags = model_tags(
@@ -207,6 +199,11 @@ def build_train_asset(
         mlflow: MlflowResource,
         openlineage: OpenLineageResource,
     ):
+        from pipeline.lineage.bom import build_bom, model_record
+        from pipeline.training.model import TrainingSettings, evaluate, model_data_version, train
+        from pipeline.training.promotion import promote
+        from pipeline.training.tracking import log_bom
+
         refusal = drift_refusal(context.instance, dataset, context.run.run_id)
         if refusal:
             raise dg.Failure(f"{spec.name} not trained: {refusal}")

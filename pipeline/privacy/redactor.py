@@ -36,11 +36,6 @@ from pipeline.privacy.spans import Hit, outside_tags, replace_hits, resolve_hits
 from pipeline.privacy.transforms import as_text, generalize, hmac_token, map_unique, mask_value
 from pipeline.settings import DEFAULT_SPACY_MODEL
 
-# Bumped when the redaction logic changes, so Dagster marks redacted tables stale: the
-# redactor's or the residual verifier's (whose fixes are part of what a redacted table holds).
-# 3: tags no longer swallow a line break; the verifier's tag-neighbour rules.
-REDACTION_CODE_VERSION = "3"
-
 
 @dataclass
 class ColumnReport:

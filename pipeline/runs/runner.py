@@ -16,7 +16,6 @@ from pipeline.declarations.dataset import DatasetSpec
 from pipeline.naming import job_name, raw_asset, source_assets
 from pipeline.runs.recovery import fail_dead_runs, process_tags
 from pipeline.runs.staleness import assets_to_run, observe_landing_files
-from pipeline.training.tracking import prepare_store
 
 _SUMMARY_KEYS = (
     "dagster/row_count",
@@ -86,7 +85,6 @@ def run_dataset(
     stale or missing once the landing files are observed (none: no run, ``up_to_date``)."""
     paths = paths or {}
     recovered = fail_dead_runs(instance)
-    prepare_store(settings.mlflow_tracking_uri(), settings.govern_home() / "mlflow.lock")
     job = defs.resolve_job_def(job_name(dataset.name))
     observe_landing_files(instance, dataset, paths, root or settings.project_root())
     selection = None

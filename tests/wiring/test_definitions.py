@@ -2,6 +2,8 @@
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -68,3 +70,44 @@ def test_every_job_runs_in_one_process_with_readable_step_names():
         # and no step is named by a hash
         hashed = [n.name for n in job.nodes if n.name.startswith("asset_check_")]
         assert not hashed, f"{job.name} has steps named by a hash: {hashed}"
+
+
+# What only a step needs: the NER models, the tracking store, the estimators (SciPy too, but
+# GX imports it when it checks a suite).
+STEP_LIBRARIES = (
+    "presidio_analyzer",
+    "presidio_anonymizer",
+    "spacy",
+    "mlflow",
+    "sklearn",
+    "skops",
+    "wordfreq",
+)
+LOAD_AND_LIST = (
+    "import sys\n"
+    "from pipeline.definitions import defs\n"
+    "defs().get_repository_def()\n"
+    "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
+)
+
+
+def test_loading_the_code_location_imports_no_library_only_a_step_needs(tmp_path: Path):
+    # given a fresh interpreter, as Dagster's code server, daemon and each run start one, with
+    # a run-time folder whose contract cache the first load fills
+    home = tmp_path / "govern-home"
+    home.mkdir()
+    env = {**os.environ, "GOVERN_HOME": str(home)}
+    loads = [
+        subprocess.run(
+            [sys.executable, "-c", LOAD_AND_LIST], env=env, capture_output=True, text=True
+        )
+        for _ in range(2)
+    ]
+    # when it loads the code location: then Presidio, spaCy, MLflow and scikit-learn are left
+    # for the steps that use them; once the contracts are cached, so are GX and SciPy
+    for done in loads:
+        assert done.returncode == 0, done.stderr[-3000:]
+    first, again = (set(done.stdout.split()) for done in loads)
+    assert not first & set(STEP_LIBRARIES), sorted(first & set(STEP_LIBRARIES))
+    later = {*STEP_LIBRARIES, "great_expectations", "scipy"}
+    assert not again & later, sorted(again & later)
