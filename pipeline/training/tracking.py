@@ -7,20 +7,22 @@ digest equal to its Dagster data version. The model is registered only when ever
 
 import fcntl
 from dataclasses import dataclass
+from importlib.metadata import version as installed_version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mlflow
 import numpy as np
 import pandas as pd
-import sklearn
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
 from pipeline import settings
 from pipeline.errors import GovernError
-from pipeline.training.model import TrainingResult
+
+if TYPE_CHECKING:  # reading the registry (govern lineage, diff, report) needs no scikit-learn
+    from pipeline.training.model import TrainingResult
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ def ensure_experiment(name: str, artifact_root: str) -> str:
 def _requirements() -> list[str]:
     # Given explicitly: inferring them costs seconds and can reach for the network.
     return [
-        f"scikit-learn=={sklearn.__version__}",
+        f"scikit-learn=={installed_version('scikit-learn')}",
         f"pandas=={pd.__version__}",
         f"numpy=={np.__version__}",
         f"mlflow=={mlflow.__version__}",
@@ -107,7 +109,7 @@ def log_model(
     artifact_root: str,
     experiment: str,
     model_name: str,
-    result: TrainingResult,
+    result: "TrainingResult",
     training_frame: pd.DataFrame,
     training_dataset_name: str,
     training_digest: str,
