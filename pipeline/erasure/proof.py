@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 MIN_LENGTH = 6
@@ -27,10 +28,12 @@ _SALT = b"govern:erasure-proof:"
 _RUNS = re.compile(r"[^\x00-\x08\x0e-\x1f\x7f\ufffd]{3,}")
 _WORD_BREAK = re.compile(r"[\s,;|\"'=:{}\[\]<>\\/`]+")
 _CHUNK = 4 << 20
+# What is not a letter or a digit (``str.isalnum``): ``\w`` matches exactly those and "_".
+_NOT_ALNUM = re.compile(r"[\W_]+")
 
 
 def normalize(value: str) -> str:
-    return "".join(ch for ch in value.lower() if ch.isalnum())
+    return _NOT_ALNUM.sub("", value.lower())
 
 
 def fingerprint(key: bytes, value: str) -> str:
@@ -117,17 +120,24 @@ def search_bytes(path: Path, searcher: Searcher) -> Counter:
 
 
 def search_parquet(path: Path, searcher: Searcher) -> Counter:
-    """Hits in every decoded cell of a Parquet file (each cell whole, and its words)."""
+    """Hits in every decoded cell of a Parquet file (each cell whole, and its words); each
+    distinct value of a column is read once (plans, dates and codes repeat in every row)."""
     table = pq.read_table(path)
     candidates: set[str] = set()
     for column in table.columns:
-        for value in column.to_pylist():
+        values = column.unique() if _hashable(column.type) else column
+        for value in values.to_pylist():
             if value is None:
                 continue
             text = str(value)
             candidates.add(normalize(text))
             candidates |= text_candidates(text)
     return searcher.hits(candidates)
+
+
+def _hashable(kind: pa.DataType) -> bool:
+    """Whether Arrow can compute the distinct values of a column of this type."""
+    return not (pa.types.is_nested(kind) or pa.types.is_dictionary(kind))
 
 
 def search_place(place: Place, files: Iterable[Path], searcher: Searcher) -> Place:
