@@ -137,15 +137,13 @@ def log_model(
             input_example=result.input_example,
             pip_requirements=_requirements(),
             skops_trusted_types=_own_types(result.model),
-            registered_model_name=model_name if register else None,
         )
-    version = info.registered_model_version
-    if version is not None:
-        # The registry is where a model is looked up: its version carries the same Dagster
-        # run, data and code versions and declaration hashes as the run that produced it.
-        client = mlflow.MlflowClient(tracking_uri, registry_uri=tracking_uri)
-        for key, value in tags.items():
-            client.set_model_version_tag(model_name, str(version), key, value)
+    version = None
+    if register:
+        # The registry is where a model is looked up: its version is created carrying the
+        # same Dagster run, data and code versions and declaration hashes as the run that
+        # produced it, in one write (never a version without them, even for a moment).
+        version = mlflow.register_model(info.model_uri, model_name, tags=tags).version
     return TrackedModel(
         run.info.run_id,
         experiment_id,
