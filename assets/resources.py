@@ -109,9 +109,10 @@ class MlflowResource(dg.ConfigurableResource):
     experiment: str = "governed-pipeline"
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """Create a new store's schema under the lock `govern run` takes for it: a step of a
-        run launched from the UI (the drift check, training) may be the first to use the store
-        while a `govern run` starts beside it, and MLflow creates its tables on first use."""
+        """Create a new store's schema under the store's lock (``mlflow.lock`` in the run-time
+        folder): the first step to use the store (the drift check, training) may run in a UI
+        launch beside a `govern run` doing the same, and MLflow creates its tables on first
+        use. Every step that uses MLflow comes through here; nothing else in a run reads it."""
         from pipeline.training.tracking import prepare_store
 
         prepare_store(self.resolved_tracking_uri(), settings.govern_home() / "mlflow.lock")

@@ -104,8 +104,7 @@ def trimmed(text: str, hits: Iterable[Hit]) -> list[Hit]:
         start = hit.start + len(value) - len(value.lstrip())
         end = hit.end - (len(value) - len(value.rstrip()))
         if start < end:
-            same = (start, end) == (hit.start, hit.end)
-            kept.append(hit if same else replace(hit, start=start, end=end))
+            kept.append(replace(hit, start=start, end=end))
     return kept
 
 
@@ -123,9 +122,7 @@ def off_tags(text: str, hits: Iterable[Hit], tags: list[tuple[int, int]]) -> lis
         if index >= 0 and tags[index][0] < end < tags[index][1]:
             end = tags[index][0]
         if start < end:
-            cut.append(
-                hit if (start, end) == (hit.start, hit.end) else replace(hit, start=start, end=end)
-            )
+            cut.append(replace(hit, start=start, end=end))
     return trimmed(text, cut)
 
 

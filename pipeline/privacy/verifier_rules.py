@@ -177,7 +177,9 @@ _GLUED_TO_PERSON = re.compile(r"<PERSON>([^\W\d_][\w'-]*)|(?<![\w'-])([^\W\d_][\
 
 def tag_neighbours(text: str) -> list[Hit]:
     """Words beside a ``<PERSON>`` tag, on its line, that are not common English: the part of
-    the name the redactor left ("called <PERSON> polani", "<PERSON> A Kwiatkowski")."""
+    the name the redactor left ("called <PERSON> polani", "<PERSON> A Kwiatkowski"); before it
+    in lower case, only a word rare in English and not common in another language ("this is
+    tóth <PERSON>"); and letters glued to the tag, the rest of a word it cut ("<PERSON>t")."""
     hits = []
     for pattern in (_AFTER_PERSON, _BEFORE_PERSON):
         for m in pattern.finditer(text):
