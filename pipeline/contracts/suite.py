@@ -9,14 +9,13 @@ import functools
 import hashlib
 import importlib.metadata
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pipeline import settings
-from pipeline.declarations.files import read_mapping
+from pipeline.declarations.files import read_mapping, write_text_atomically
 from pipeline.errors import DeclarationError
 
 
@@ -157,7 +156,7 @@ def _built_configs(path: Path, data: dict[str, Any], digest: str) -> list[dict[s
             pass
     configs = _gx_configs(path, data)
     if cache is not None:
-        _write_atomically(cache, json.dumps(configs, sort_keys=True))
+        _write_cache(cache, json.dumps(configs, sort_keys=True))
     return configs
 
 
@@ -204,15 +203,12 @@ def _gx_version() -> str | None:
         return None
 
 
-def _write_atomically(target: Path, text: str) -> None:
-    """Write ``text`` to ``target`` through a temporary file and a rename, so a process
-    reading it at the same time sees the whole file or none; a cache that cannot be written
-    is only a slower next load."""
+def _write_cache(target: Path, text: str) -> None:
+    """Keep GX's build (whole or not at all, for a process reading it at the same time); a
+    cache that cannot be written is only a slower next load."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, target)
+        write_text_atomically(target, text)
     except OSError:
         pass
 

@@ -1,7 +1,9 @@
-"""Declaration files: YAML/JSON into pydantic models with errors naming file and key; hashes."""
+"""Declaration files: YAML/JSON into pydantic models with errors naming file and key; hashes;
+writing a file so that a reader sees it whole or not at all."""
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import pydantic
@@ -42,3 +44,14 @@ def validate_file[ModelT: pydantic.BaseModel](
 def file_hash(path: Path) -> str:
     """Content hash of a declaration file, used as code version and in lineage."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file beside it and a rename: a process
+    reading ``path`` meanwhile sees the old file or the new one, never half of either."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)

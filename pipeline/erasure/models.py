@@ -8,7 +8,6 @@ so the promotion gate lets the next version replace the champion. The artifacts 
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import mlflow
 from mlflow.tracking import MlflowClient
 
 from pipeline.declarations.dataset import ModelSpec
+from pipeline.declarations.files import write_text_atomically
 from pipeline.training.promotion import ERASURE_REQUESTS_TAG, ERASURE_RETRAIN, ERASURE_TAG
 
 INPUT_EXAMPLES = ("input_example.json", "serving_input_example.json")
@@ -91,7 +91,5 @@ def _scrub(path: Path, features: list[str], rows: list[list[Any]]) -> bool:
         return False
     frame["data"] = kept
     indent = 2 if "dataframe_split" in document else None
-    tmp = path.with_name(f".{path.name}.erasure")
-    tmp.write_text(json.dumps(document, indent=indent), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomically(path, json.dumps(document, indent=indent))
     return True
