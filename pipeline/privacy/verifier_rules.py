@@ -160,17 +160,16 @@ def _write(chars: list[str], start: int, word: str) -> None:
 # --------------------------------------------------------------------------------------------
 
 # After the tag: a word in any case, perhaps after a middle initial, or a lower-case word after
-# an initial's full stop ("<PERSON>. dippel": a capital there starts a sentence); before it: a
-# capitalized word only (a given name; "commenter <PERSON>" or "freundlichen <PERSON>" are not
-# names).
+# an initial's full stop ("<PERSON>. dippel": a capital there starts a sentence). Before it: a
+# capitalized word (a given name), or a lower-case word only where it is rare in English and not
+# a common word of another language ("this is tóth <PERSON>"; "commenter <PERSON>" and
+# "freundlichen <PERSON>" are not names).
 _AFTER_PERSON = re.compile(
     r"<PERSON>(?:[ \t]+(?:[A-ZÀ-Þ]\.?[ \t]+)?([^\W\d_][\w'-]*[^\W\d_])"
     r"|\.[ \t]+([^\W\d_A-ZÀ-Þ][\w'-]*[^\W\d_]))"
 )
-_BEFORE_PERSON = re.compile(r"(?<![\w'-])([A-ZÀ-Þ][\w'-]*[^\W\d_])[ \t]+<PERSON>")
-# Before the tag, a word in lower case only where it is rare in English and not a common word
-# of another language ("this is tóth <PERSON>"; "freundlichen <PERSON>" is German).
-_LOWER_BEFORE_PERSON = re.compile(r"(?<![\w'-])([^\W\d_A-ZÀ-Þ][\w'-]*[^\W\d_])[ \t]+<PERSON>")
+_BEFORE_PERSON = re.compile(r"(?<![\w'-])((?:[A-ZÀ-Þ]|[^\W\d_])[\w'-]*[^\W\d_])[ \t]+<PERSON>")
+_CAPITAL = re.compile(r"[A-ZÀ-Þ]")
 # Letters glued to the tag: the rest of a word the redactor cut ("<PERSON>t erve").
 _GLUED_TO_PERSON = re.compile(r"<PERSON>([^\W\d_][\w'-]*)|(?<![\w'-])([^\W\d_][\w'-]*)<PERSON>")
 
@@ -185,13 +184,13 @@ def tag_neighbours(text: str) -> list[Hit]:
         for m in pattern.finditer(text):
             group = m.lastindex or 1
             word = m.group(group)
-            if len(word) >= 3 and not any(common_word(w) for w in _WORD.findall(word)):
+            parts = _WORD.findall(word)
+            if pattern is _BEFORE_PERSON and not _CAPITAL.match(word):
+                left = all(_zipf(w.lower()) < RARE_ZIPF for w in parts) and not _foreign_word(word)
+            else:
+                left = not any(common_word(w) for w in parts)
+            if len(word) >= 3 and left:
                 hits.append(Hit(m.start(group), m.end(group), "PERSON", 0.5))
-    for m in _LOWER_BEFORE_PERSON.finditer(text):
-        word = m.group(1)
-        rare = all(_zipf(w.lower()) < RARE_ZIPF for w in _WORD.findall(word))
-        if len(word) >= 3 and rare and not _foreign_word(word):
-            hits.append(Hit(m.start(1), m.end(1), "PERSON", 0.5))
     for m in _GLUED_TO_PERSON.finditer(text):
         group = m.lastindex or 1
         hits.append(Hit(m.start(group), m.end(group), "PERSON", 0.5))
