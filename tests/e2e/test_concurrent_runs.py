@@ -1,9 +1,11 @@
-"""Two runs of one dataset at once, each on its own files (two `govern run`, or one launched from
-the UI beside one from the CLI): both succeed, and each run's tables, model and lineage are
+"""Three runs of one dataset at once, each on its own files: one launched from the UI, two by
+`govern run` from the command line. All succeed, and each run's tables, model and lineage are
 built from its own inputs only.
 
 They publish new versions of the same Delta tables; each step reads the version its own run
-published (looked up in the run's event log), never the latest, which may be the other run's.
+published (looked up in the run's event log), never the latest, which may be another run's.
+One scenario covers both pairings (command line beside command line, UI beside command line):
+each run is a process importing the whole pipeline, the costly part on two cores.
 """
 
 import json
@@ -25,35 +27,6 @@ from tests.helpers import (
 
 pytestmark = pytest.mark.e2e
 
-
-def test_two_concurrent_runs_on_different_files_each_build_from_their_own_inputs(
-    project: Path, tmp_path: Path
-):
-    # given the declared customers file and another one, without its last 150 customers
-    declared = project / "data" / "raw" / "customers.csv"
-    other = fewer_customers(project, tmp_path / "fewer-customers.csv")
-    own_file = {"declared": declared, "other": other}
-    # when two runs of churn start at once, one on each
-    runs = {
-        "declared": start_govern("run", "--dataset", "churn", "--force", "--json"),
-        "other": start_govern(
-            "run", "--dataset", "churn", "--force", "--json", "--source", f"customers={other}"
-        ),
-    }
-    outputs = {name: run.communicate(timeout=900) for name, run in runs.items()}
-    # then both succeed, with no lock error
-    summaries = {}
-    for name, (out, err) in outputs.items():
-        assert runs[name].returncode == 0, f"{name}: {err[-3000:]}{out[-2000:]}"
-        assert not LOCK_ERRORS.search(err + out), f"{name}: {LOCK_ERRORS.search(err + out)}"
-        [summaries[name]] = json.loads(out)
-    # and each run's tables, model and lineage come from its own file, with no row lost
-    for name, summary in summaries.items():
-        facts = {asset["asset"]: asset["facts"] for asset in summary["assets"]}
-        assert_built_from_own_inputs(name, summary["run_id"], facts, own_file[name])
-    assert summaries["declared"]["model"]["version"] != summaries["other"]["model"]["version"]
-
-
 LAUNCH_CHURN = """
 mutation {
   launchRun(executionParams: {
@@ -69,35 +42,51 @@ mutation {
 """
 
 
-def test_a_run_launched_from_the_ui_beside_one_from_the_cli_each_build_from_their_own_inputs(
+def test_a_ui_run_and_two_cli_runs_at_once_each_build_from_their_own_inputs(
     project: Path, instance: dg.DagsterInstance, tmp_path: Path
 ):
-    # given `govern ui` serving the project, and a customers file of its own for the CLI run
-    declared = project / "data" / "raw" / "customers.csv"
-    other = fewer_customers(project, tmp_path / "fewer-customers.csv")
+    # given `govern ui` serving the project, and two customers files of their own for two
+    # command-line runs (without the last 150 and the last 250 customers)
+    own_file = {
+        "ui": project / "data" / "raw" / "customers.csv",
+        "cli-1": fewer_customers(project, tmp_path / "fewer-customers.csv"),
+        "cli-2": fewer_customers(project, tmp_path / "fewer-still.csv", dropped=250),
+    }
     with govern_ui(tmp_path / "govern-ui.log") as port:
-        # when the churn job is launched from the UI (on the declared files) and `govern run`
-        # starts at once on the other file
+        # when the churn job is launched from the UI (on the declared files) and two
+        # `govern run` start at once, each on its own file
         launched = graphql(port, LAUNCH_CHURN)["launchRun"]
         assert launched["__typename"] == "LaunchRunSuccess", launched
         ui_run = launched["run"]["runId"]
-        cli = start_govern(
-            "run", "--dataset", "churn", "--force", "--json", "--source", f"customers={other}"
-        )
-        out, err = cli.communicate(timeout=900)
+        run = ["run", "--dataset", "churn", "--force", "--json", "--source"]
+        cli = {
+            name: start_govern(*run, f"customers={own_file[name]}") for name in ("cli-1", "cli-2")
+        }
+        outputs = {name: run.communicate(timeout=900) for name, run in cli.items()}
         ui_status = finished_run(instance, ui_run, timeout=900).status
-    # then both succeeded, at the same time, with no lock error
-    assert cli.returncode == 0, f"{err[-3000:]}{out[-2000:]}"
+    # then all three succeeded, with no lock error
     assert ui_status == dg.DagsterRunStatus.SUCCESS, ui_status
-    [summary] = json.loads(out)
-    records = {r: instance.get_run_record_by_id(r) for r in (ui_run, summary["run_id"])}
-    assert max(r.start_time for r in records.values()) < min(
-        r.end_time for r in records.values()
-    ), "the runs did not overlap"
+    summaries = {}
+    for name, (out, err) in outputs.items():
+        assert cli[name].returncode == 0, f"{name}: {err[-3000:]}{out[-2000:]}"
+        assert not LOCK_ERRORS.search(err + out), f"{name}: {LOCK_ERRORS.search(err + out)}"
+        [summaries[name]] = json.loads(out)
     ui_log = "\n".join(record.message for record in instance.all_logs(ui_run))
-    for name, text in {"ui": ui_log, "cli": err + out}.items():
-        assert not LOCK_ERRORS.search(text), f"{name}: {LOCK_ERRORS.search(text)}"
+    assert not LOCK_ERRORS.search(ui_log), f"ui: {LOCK_ERRORS.search(ui_log)}"
+    # and each command-line run overlapped both others in time
+    run_ids = {"ui": ui_run, **{name: s["run_id"] for name, s in summaries.items()}}
+    records = {name: instance.get_run_record_by_id(r) for name, r in run_ids.items()}
+    for name in summaries:
+        for other, record in records.items():
+            if other != name:
+                mine = records[name]
+                assert max(mine.start_time, record.start_time) < min(
+                    mine.end_time, record.end_time
+                ), f"{name} and {other} did not overlap"
     # and each run's tables, model and lineage come from its own file, with no row lost
-    assert_built_from_own_inputs("ui", ui_run, materialized_facts(instance, ui_run), declared)
-    facts = {asset["asset"]: asset["facts"] for asset in summary["assets"]}
-    assert_built_from_own_inputs("cli", summary["run_id"], facts, other)
+    facts = {name: {a["asset"]: a["facts"] for a in s["assets"]} for name, s in summaries.items()}
+    facts["ui"] = materialized_facts(instance, ui_run)
+    for name, run_id in run_ids.items():
+        assert_built_from_own_inputs(name, run_id, facts[name], own_file[name])
+    versions = {f["churn_model"]["registered_version"] for f in facts.values()}
+    assert len(versions) == 3, f"three model versions, one per run: {versions}"

@@ -19,6 +19,7 @@ import psycopg2
 import pytest
 
 from pipeline import settings
+from pipeline.cli.app import main
 from pipeline.runs.instance import local_instance
 from tests.helpers import GOVERN, REPO, finished_run, stop, throwaway_database
 
@@ -78,11 +79,21 @@ def _rows(url: str, sql: str) -> list[tuple]:
 
 
 def test_govern_run_in_the_production_profile_uses_postgres_and_prints_the_embedded_summary(
-    project: Path, production: dict[str, str], tmp_path: Path
+    project: Path, production: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture
 ):
-    # given the same project run once in the embedded default (its own run-time folder)
-    embedded_env = {"GOVERN_PROFILE": "embedded", "GOVERN_HOME": str(tmp_path / "embedded")}
-    [embedded] = _govern_json("run", "--dataset", "churn", env=embedded_env)
+    # given the same project run once by `govern run` in the embedded default (its own
+    # run-time folder; in this process: the production run below is a process of its own)
+    saved = dict(os.environ)
+    os.environ.update(GOVERN_PROFILE="embedded", GOVERN_HOME=str(tmp_path / "embedded"))
+    try:
+        code = main(["run", "--dataset", "churn", "--json"])
+    finally:
+        # the run exported the stores it opened (DAGSTER_HOME, MLflow's URIs): all undone
+        os.environ.clear()
+        os.environ.update(saved)
+    out, err = capsys.readouterr()
+    assert code == 0, err[-3000:] + out[-3000:]
+    [embedded] = json.loads(out)
     # when `govern run` runs it with GOVERN_PROFILE=production
     [summary] = _govern_json("run", "--dataset", "churn", env=production)
     # then it prints the same summary as the embedded run
