@@ -1,21 +1,40 @@
-"""The Dagster UI as a person uses it: `govern ui`, headless Chromium, clicks and pages.
+"""The Dagster UI as a person uses it: `govern ui`, headless Chromium, clicks and pages; and
+a run launched from the UI beside two `govern run`, each on its own files.
 
 The browser is the system's Chromium (Debian's `chromium` package, which `make test` installs
-when it can), driven by Playwright; no browser is downloaded. Without it these tests skip and
-say how to install it, or fail where `GOVERN_REQUIRE_SERVICES=1` (CI) says nothing may skip.
-Screenshots go to `tests/artifacts/` (git-ignored); the paths are printed.
+when it can), driven by Playwright; no browser is downloaded. Without it the browser tests skip
+and say how to install it, or fail where `GOVERN_REQUIRE_SERVICES=1` (CI) says nothing may
+skip. Screenshots go to `tests/artifacts/` (git-ignored); the paths are printed. Every test
+here shares one `govern ui` (a webserver, a daemon and a code server, each importing the
+pipeline: the slow part of starting it).
 """
 
 import contextlib
+import json
 import os
 import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
-from tests.helpers import REPO, govern_ui, graphql, lay_out_project, point_at, with_negative_amount
+from pipeline.runs.instance import local_instance
+from tests.helpers import (
+    LOCK_ERRORS,
+    REPO,
+    assert_built_from_own_inputs,
+    fewer_customers,
+    finished_run,
+    govern_ui,
+    graphql,
+    lay_out_project,
+    materialized_facts,
+    point_at,
+    start_govern,
+    with_negative_amount,
+)
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = Path("/usr/bin/chromium")
@@ -70,7 +89,6 @@ def ui_project(tmp_path_factory: pytest.TempPathFactory, small_sample: Path) -> 
 @pytest.fixture(scope="module")
 def ui(ui_project: Path) -> Iterator[int]:
     """`govern ui` (webserver and daemon) on this file's project, on a free port."""
-    require_browser()
     # A webserver, a daemon and a code server start, each importing the pipeline: minutes
     # when the machine is busy (the suite runs two workers on two cores).
     with govern_ui(ui_project.parent / "govern-ui.log", timeout=600) as port:
@@ -79,6 +97,7 @@ def ui(ui_project: Path) -> Iterator[int]:
 
 @pytest.fixture(scope="module")
 def browser():
+    require_browser()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -217,3 +236,69 @@ def test_a_run_on_a_file_that_breaks_the_contract_shows_the_blocked_check_and_fa
     page.get_by_text("Failed").first.wait_for()
     screenshot(page, "ui-redacted-transactions-blocked-check")
     assert "unexpected" in page.inner_text("body"), "the failed check shows no evidence"
+
+
+LAUNCH_CHURN = """
+mutation {
+  launchRun(executionParams: {
+    selector: {repositoryLocationName: "governed_pipeline", repositoryName: "__repository__",
+               jobName: "churn_job"},
+    runConfigData: "{}"
+  }) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+  }
+}
+"""
+
+
+def test_a_ui_run_and_two_cli_runs_at_once_each_build_from_their_own_inputs(
+    ui: int, ui_project: Path, tmp_path: Path
+):
+    """Three runs of churn publish new versions of the same Delta tables at once; each step
+    reads the version its own run published (looked up in the run's event log), never the
+    latest, which may be another run's. One scenario covers both pairings, command line beside
+    command line and UI beside command line (no browser needed: the launch is GraphQL's)."""
+    # given the UI serving the project, and two customers files of their own for two
+    # command-line runs (without the last 150 and the last 250 customers)
+    own_file = {
+        "ui": ui_project / "data" / "raw" / "customers.csv",
+        "cli-1": fewer_customers(ui_project, tmp_path / "fewer-customers.csv"),
+        "cli-2": fewer_customers(ui_project, tmp_path / "fewer-still.csv", dropped=250),
+    }
+    # when the churn job is launched from the UI (on the declared files) and two `govern run`
+    # start at once, each on its own file
+    launched = graphql(ui, LAUNCH_CHURN)["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    ui_run = launched["run"]["runId"]
+    run = ["run", "--dataset", "churn", "--force", "--json", "--source"]
+    cli = {name: start_govern(*run, f"customers={own_file[name]}") for name in ("cli-1", "cli-2")}
+    outputs = {name: process.communicate(timeout=900) for name, process in cli.items()}
+    with local_instance() as instance:
+        ui_status = finished_run(instance, ui_run, timeout=900).status
+        # then all three succeeded, with no lock error
+        assert ui_status == dg.DagsterRunStatus.SUCCESS, ui_status
+        summaries = {}
+        for name, (out, err) in outputs.items():
+            assert cli[name].returncode == 0, f"{name}: {err[-3000:]}{out[-2000:]}"
+            assert not LOCK_ERRORS.search(err + out), f"{name}: {LOCK_ERRORS.search(err + out)}"
+            [summaries[name]] = json.loads(out)
+        ui_log = "\n".join(record.message for record in instance.all_logs(ui_run))
+        assert not LOCK_ERRORS.search(ui_log), f"ui: {LOCK_ERRORS.search(ui_log)}"
+        # and each command-line run overlapped both others in time
+        run_ids = {"ui": ui_run, **{name: s["run_id"] for name, s in summaries.items()}}
+        records = {name: instance.get_run_record_by_id(r) for name, r in run_ids.items()}
+        for name in summaries:
+            for other, record in records.items():
+                mine = records[name]
+                assert other == name or max(mine.start_time, record.start_time) < min(
+                    mine.end_time, record.end_time
+                ), f"{name} and {other} did not overlap"
+        # and each run's tables, model and lineage come from its own file, with no row lost
+        facts = {n: {a["asset"]: a["facts"] for a in s["assets"]} for n, s in summaries.items()}
+        facts["ui"] = materialized_facts(instance, ui_run)
+    for name, run_id in run_ids.items():
+        assert_built_from_own_inputs(name, run_id, facts[name], own_file[name])
+    versions = {f["churn_model"]["registered_version"] for f in facts.values()}
+    assert len(versions) == 3, f"three model versions, one per run: {versions}"
