@@ -20,11 +20,19 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from pipeline import settings
 from pipeline.declarations.dataset import load_datasets
 from pipeline.definitions import build_definitions
 from pipeline.runs.backfill import backfill_dataset
 from pipeline.runs.instance import ensure_dagster_home
-from tests.helpers import require_service, split_into_daily_batches, start_govern, stop
+from tests.helpers import (
+    lay_out_project,
+    point_at,
+    require_service,
+    split_into_daily_batches,
+    start_govern,
+    stop,
+)
 
 pytestmark = pytest.mark.e2e
 BROKER = "pyamqp://guest:guest@127.0.0.1:5672//"
@@ -71,31 +79,48 @@ def wait_ready(logs: list[Path], timeout: float = 120) -> None:
     raise AssertionError(f"the Celery workers did not start within {timeout} s: {tails}")
 
 
-@pytest.fixture
-def celery_workers(
-    project: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[dict[str, subprocess.Popen]]:
-    """Two workers on a queue unique to this test, by name; removed with the queue afterwards."""
+@pytest.fixture(scope="module")
+def celery_project(
+    tmp_path_factory: pytest.TempPathFactory, small_sample: Path
+) -> Iterator[tuple[Path, list[str]]]:
+    """This file's project, its transactions as four daily files (a partitioned source), with
+    its environment set for the module: the project and its partition keys. The tests share
+    it, and the workers: each worker imports the pipeline as it starts."""
     require_service("RabbitMQ", "127.0.0.1", 5672, "rabbitmq-server -detached")
-    queue = f"govern-test-{uuid.uuid4().hex[:10]}"
-    monkeypatch.setenv("GOVERN_EXECUTOR", "celery")
-    monkeypatch.setenv("GOVERN_CELERY_BROKER", BROKER)
-    monkeypatch.setenv("GOVERN_CELERY_QUEUE", queue)
-    ensure_dagster_home()  # exports DAGSTER_HOME: the workers open the same instance
-    names = [f"w{i}-{queue}" for i in (1, 2)]
-    logs = [project.parent / f"{name}.log" for name in names]
-    workers = [start_worker(n, queue, log) for n, log in zip(names, logs, strict=True)]
-    try:
-        wait_ready(logs)
-        yield dict(zip(names, workers, strict=True))
-    finally:
-        for worker in workers:
-            stop(worker, timeout=30, group=True)
-        from kombu import Connection
+    base = tmp_path_factory.mktemp("celery")
+    project = lay_out_project(base / "project", small_sample)
+    with pytest.MonkeyPatch.context() as env:
+        point_at(env, project, base / "govern-home")
+        # exported by ensure_dagster_home (the workers open the same instance); unset after
+        env.setenv("DAGSTER_HOME", str(settings.dagster_home()))
+        ensure_dagster_home()
+        yield project, split_into_daily_batches(project)
 
-        with Connection(BROKER) as connection:
-            connection.default_channel.queue_delete(queue)
-    assert all(w.poll() is not None for w in workers), "no worker left running"
+
+@pytest.fixture(scope="module")
+def celery_workers(celery_project: tuple[Path, list[str]]) -> Iterator[dict[str, subprocess.Popen]]:
+    """Two workers on a queue unique to this file, by name; removed with the queue afterwards.
+    The kill test runs last: it leaves one of them."""
+    project, _ = celery_project
+    queue = f"govern-test-{uuid.uuid4().hex[:10]}"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("GOVERN_EXECUTOR", "celery")
+        env.setenv("GOVERN_CELERY_BROKER", BROKER)
+        env.setenv("GOVERN_CELERY_QUEUE", queue)
+        names = [f"w{i}-{queue}" for i in (1, 2)]
+        logs = [project.parent / f"{name}.log" for name in names]
+        workers = [start_worker(n, queue, log) for n, log in zip(names, logs, strict=True)]
+        try:
+            wait_ready(logs)
+            yield dict(zip(names, workers, strict=True))
+        finally:
+            for worker in workers:
+                stop(worker, timeout=30, group=True)
+            from kombu import Connection
+
+            with Connection(BROKER) as connection:
+                connection.default_channel.queue_delete(queue)
+        assert all(w.poll() is not None for w in workers), "no worker left running"
 
 
 def step_attempts(instance: dg.DagsterInstance, run_id: str) -> list[tuple[str, str]]:
@@ -115,9 +140,9 @@ def step_workers(instance: dg.DagsterInstance, run_id: str) -> dict[str, str]:
     return dict(step_attempts(instance, run_id))
 
 
-def test_a_four_partition_backfill_runs_across_two_celery_workers(project, celery_workers):
-    # given the transactions as four daily files and two workers on the test's queue
-    keys = split_into_daily_batches(project)
+def test_a_four_partition_backfill_runs_across_two_celery_workers(celery_project, celery_workers):
+    # given the transactions as four daily files and two workers on this file's queue
+    project, keys = celery_project
     dataset = next(d for d in load_datasets(project) if d.name == "churn")
     defs = build_definitions(project)
     # when the backfill runs, two partitions at a time, on the Celery executor
@@ -155,10 +180,10 @@ def worker_running(
 
 
 def test_a_celery_worker_killed_mid_step_hands_the_step_to_the_other_and_the_backfill_ends(
-    project, celery_workers
+    celery_project, celery_workers
 ):
-    # given the transactions as two daily files and two workers on the test's queue
-    first_day = split_into_daily_batches(project, days=2)[0]
+    # given the transactions as daily files and two workers on this file's queue
+    first_day = celery_project[1][0]
     # when a backfill of the first day runs, and the worker redacting it is killed (SIGKILL to
     # the worker and its pool process)
     backfill = start_govern("backfill", "--dataset", "churn", "--partition", first_day, "--json")
