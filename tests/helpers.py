@@ -212,12 +212,24 @@ def wait_until_served(port: int, process: subprocess.Popen, timeout: float) -> N
     raise AssertionError(f"the UI did not answer on port {port} within {timeout} s")
 
 
+def _child_groups(pid: int) -> list[int]:
+    """The process groups of ``pid``'s children (Linux: read from /proc)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    pids = children.read_text().split() if children.exists() else []
+    groups = []
+    for child in pids:
+        with contextlib.suppress(ProcessLookupError):
+            groups.append(os.getpgid(int(child)))
+    return groups
+
+
 @contextmanager
 def govern_ui(log: Path, timeout: float = 300) -> Iterator[int]:
     """`govern ui` (webserver and daemon) on the test's project, on a free port: the port.
     Its output goes to ``log``. SIGTERM stops it afterwards; if it takes too long (a loaded
-    machine), its whole process group is killed: a `dagster dev` orphaned by killing `govern ui`
-    alone kept its webserver, daemon and code server running, and burning CPU, for good.
+    machine), its process group and that of its `dagster dev` are killed: a `dagster dev`
+    orphaned by killing `govern ui` alone kept its webserver, daemon and code server running,
+    and burning CPU, for good.
     ``timeout``: how long it may take to serve (each of its processes imports the pipeline).
 
     It starts with SIGINT ignored, as ``govern ui &`` from a script starts it: SIGTERM must stop
@@ -234,13 +246,17 @@ def govern_ui(log: Path, timeout: float = 300) -> Iterator[int]:
             start_new_session=True,
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
         )
+        groups = [server.pid]
         try:
             wait_until_served(port, server, timeout=timeout)
+            # `govern ui` runs `dagster dev` in a process group of its own
+            groups += _child_groups(server.pid)
             yield port
         finally:
             stopped = stop(server, timeout=90)
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(server.pid, signal.SIGKILL)
+            for group in groups:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(group, signal.SIGKILL)
         assert stopped, f"govern ui did not stop within 90 s of SIGTERM (see {log})"
 
 

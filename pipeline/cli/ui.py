@@ -14,15 +14,20 @@ points a user at a command this checkout does not have.
 """
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import time
 
 from pipeline import settings
 from pipeline.cli.common import Commands
 
 _DG_DEV_HINT = "ignore:Function `dev_command` is superseded"
+# How long what a stopped `dagster dev` or `dagster-daemon` left running gets to stop on SIGTERM
+# before it is killed.
+LEFTOVER_GRACE_S = 10.0
 
 
 def register(commands: Commands) -> None:
@@ -66,22 +71,49 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 
 def supervise(command: list[str]) -> int:
-    """Run ``command`` as a child, passing SIGTERM on as an interrupt; its exit status.
+    """Run ``command`` as a child in a process group of its own, passing SIGTERM and SIGINT on
+    to that group as an interrupt; its exit status. Once it has exited, whatever it started
+    and left behind is stopped too (``stop_leftovers``).
 
     A process started in the background by a non-interactive shell (``cmd &``), or by a test
     runner's worker, inherits SIGINT *ignored*: ``dagster dev`` would then never see the
     interrupt and keep running. Our own handler is installed first, so the child starts with
     SIGINT at its default (handlers are reset by exec; only an ignored signal is inherited).
+    Its own process group, because a code server that ``dagster-daemon`` or ``dagster dev``
+    starts outlives them when they stop before its first heartbeat (seen here: a ``dagster api
+    grpc`` alive for hours after `govern daemon` was stopped, deaf to SIGTERM): the group is how
+    it is found. Ctrl-C in a terminal reaches only our group now, so it is passed on like
+    SIGTERM.
     """
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    child = subprocess.Popen(command)
+    child = subprocess.Popen(command, process_group=0)
 
-    def stop(signum: int, frame: object) -> None:
-        child.send_signal(signal.SIGINT)
+    def interrupt(signum: int, frame: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGINT)
 
-    signal.signal(signal.SIGTERM, stop)
-    while True:
+    try:
+        signal.signal(signal.SIGTERM, interrupt)
+        signal.signal(signal.SIGINT, interrupt)
+        return child.wait()
+    finally:
+        stop_leftovers(child.pid, LEFTOVER_GRACE_S)
+
+
+def stop_leftovers(group: int, grace: float = LEFTOVER_GRACE_S) -> bool:
+    """SIGTERM what is left in process group ``group``, SIGKILL it after ``grace`` s; whether
+    anything was left."""
+    try:
+        os.killpg(group, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
         try:
-            return child.wait()
-        except KeyboardInterrupt:
-            continue  # the child got the same Ctrl-C from the terminal: wait for it to finish
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGKILL)
+    return True
