@@ -186,6 +186,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def launch_churn(answer: str) -> str:
+    """The GraphQL mutation launching ``churn_job`` of the code location with no run config, as
+    the UI's launch does; ``answer``: the fragments to select from its result."""
+    return (
+        "mutation { launchRun(executionParams: { selector: {"
+        ' repositoryLocationName: "governed_pipeline", repositoryName: "__repository__",'
+        ' jobName: "churn_job" }, runConfigData: "{}" }) { __typename ' + answer + " } }"
+    )
+
+
 def graphql(port: int, query: str, variables: dict | None = None) -> dict:
     """The ``data`` of a GraphQL request to the Dagster webserver on ``port``."""
     request = urllib.request.Request(

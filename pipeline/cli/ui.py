@@ -73,7 +73,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
 def supervise(command: list[str]) -> int:
     """Run ``command`` as a child in a process group of its own, passing SIGTERM and SIGINT on
     to that group as an interrupt; its exit status. Once it has exited, whatever it started
-    and left behind is stopped too (``stop_leftovers``).
+    and left behind is stopped too (``_stop_leftovers``).
 
     A process started in the background by a non-interactive shell (``cmd &``), or by a test
     runner's worker, inherits SIGINT *ignored*: ``dagster dev`` would then never see the
@@ -97,23 +97,21 @@ def supervise(command: list[str]) -> int:
         signal.signal(signal.SIGINT, interrupt)
         return child.wait()
     finally:
-        stop_leftovers(child.pid, LEFTOVER_GRACE_S)
+        _stop_leftovers(child.pid, LEFTOVER_GRACE_S)
 
 
-def stop_leftovers(group: int, grace: float = LEFTOVER_GRACE_S) -> bool:
-    """SIGTERM what is left in process group ``group``, SIGKILL it after ``grace`` s; whether
-    anything was left."""
+def _stop_leftovers(group: int, grace: float) -> None:
+    """SIGTERM what is left in process group ``group``, SIGKILL it after ``grace`` s."""
     try:
         os.killpg(group, signal.SIGTERM)
     except ProcessLookupError:
-        return False
+        return
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
         try:
             os.killpg(group, 0)
         except ProcessLookupError:
-            return True
+            return
         time.sleep(0.2)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(group, signal.SIGKILL)
-    return True

@@ -8,18 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import GOVERN, REPO, free_port, graphql, stop, wait_until_served
+from tests.helpers import (
+    GOVERN,
+    REPO,
+    free_port,
+    graphql,
+    launch_churn,
+    stop,
+    wait_until_served,
+)
 
 pytestmark = pytest.mark.e2e
-LAUNCH = """
-mutation {
-  launchRun(executionParams: {
-    selector: {repositoryLocationName: "governed_pipeline", repositoryName: "__repository__",
-               jobName: "churn_job"},
-    runConfigData: "{}"
-  }) { __typename ... on UnauthorizedError { message } }
-}
-"""
+LAUNCH = launch_churn("... on UnauthorizedError { message }")
 JOBS = """
 { repositoriesOrError { ... on RepositoryConnection { nodes { jobs { name } } } } }
 """

@@ -29,6 +29,7 @@ from tests.helpers import (
     finished_run,
     govern_ui,
     graphql,
+    launch_churn,
     lay_out_project,
     materialized_facts,
     point_at,
@@ -238,19 +239,9 @@ def test_a_run_on_a_file_that_breaks_the_contract_shows_the_blocked_check_and_fa
     assert "unexpected" in page.inner_text("body"), "the failed check shows no evidence"
 
 
-LAUNCH_CHURN = """
-mutation {
-  launchRun(executionParams: {
-    selector: {repositoryLocationName: "governed_pipeline", repositoryName: "__repository__",
-               jobName: "churn_job"},
-    runConfigData: "{}"
-  }) {
-    __typename
-    ... on LaunchRunSuccess { run { runId } }
-    ... on PythonError { message }
-  }
-}
-"""
+LAUNCH_CHURN = launch_churn(
+    "... on LaunchRunSuccess { run { runId } } ... on PythonError { message }"
+)
 
 
 def test_a_ui_run_and_two_cli_runs_at_once_each_build_from_their_own_inputs(
