@@ -119,6 +119,19 @@ def throwaway_database(prefix: str = "govern") -> Iterator[str]:
         admin.close()
 
 
+@contextmanager
+def environment_restored() -> Iterator[None]:
+    """Around `govern` run in this process (``main``): its environment put back as it was.
+    `govern run` exports the stores it opened (DAGSTER_HOME, MLflow's URIs), and a monkeypatch
+    ``delenv`` of a variable that was unset records nothing to undo."""
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 def start_govern(*args: str, command: list[str] | None = None) -> subprocess.Popen:
     """``govern *args`` started in the checkout on this test's environment, its output and
     errors captured apart (``communicate`` reads them)."""
@@ -184,16 +197,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def launch_churn(answer: str) -> str:
-    """The GraphQL mutation launching ``churn_job`` of the code location with no run config, as
-    the UI's launch does; ``answer``: the fragments to select from its result."""
-    return (
-        "mutation { launchRun(executionParams: { selector: {"
-        ' repositoryLocationName: "governed_pipeline", repositoryName: "__repository__",'
-        ' jobName: "churn_job" }, runConfigData: "{}" }) { __typename ' + answer + " } }"
-    )
 
 
 def graphql(port: int, query: str, variables: dict | None = None) -> dict:

@@ -21,7 +21,14 @@ import pytest
 from pipeline import settings
 from pipeline.cli.app import main
 from pipeline.runs.instance import local_instance
-from tests.helpers import GOVERN, REPO, finished_run, stop, throwaway_database
+from tests.helpers import (
+    GOVERN,
+    REPO,
+    environment_restored,
+    finished_run,
+    stop,
+    throwaway_database,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -83,14 +90,9 @@ def test_govern_run_in_the_production_profile_uses_postgres_and_prints_the_embed
 ):
     # given the same project run once by `govern run` in the embedded default (its own
     # run-time folder; in this process: the production run below is a process of its own)
-    saved = dict(os.environ)
-    os.environ.update(GOVERN_PROFILE="embedded", GOVERN_HOME=str(tmp_path / "embedded"))
-    try:
+    with environment_restored():
+        os.environ.update(GOVERN_PROFILE="embedded", GOVERN_HOME=str(tmp_path / "embedded"))
         code = main(["run", "--dataset", "churn", "--json"])
-    finally:
-        # the run exported the stores it opened (DAGSTER_HOME, MLflow's URIs): all undone
-        os.environ.clear()
-        os.environ.update(saved)
     out, err = capsys.readouterr()
     assert code == 0, err[-3000:] + out[-3000:]
     [embedded] = json.loads(out)

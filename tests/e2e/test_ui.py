@@ -13,13 +13,21 @@ from tests.helpers import (
     REPO,
     free_port,
     graphql,
-    launch_churn,
     stop,
     wait_until_served,
 )
 
 pytestmark = pytest.mark.e2e
-LAUNCH = launch_churn("... on UnauthorizedError { message }")
+# The GraphQL mutation the UI's launch sends for churn_job, with no run config.
+LAUNCH = """
+mutation {
+  launchRun(executionParams: {
+    selector: {repositoryLocationName: "governed_pipeline", repositoryName: "__repository__",
+               jobName: "churn_job"},
+    runConfigData: "{}"
+  }) { __typename ... on UnauthorizedError { message } }
+}
+"""
 JOBS = """
 { repositoriesOrError { ... on RepositoryConnection { nodes { jobs { name } } } } }
 """

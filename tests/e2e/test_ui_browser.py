@@ -12,24 +12,22 @@ pipeline: the slow part of starting it).
 import contextlib
 import json
 import os
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import dagster as dg
 import pytest
 
+from pipeline.cli.app import main
 from pipeline.runs.instance import local_instance
 from tests.helpers import (
     LOCK_ERRORS,
     REPO,
     assert_built_from_own_inputs,
+    environment_restored,
     fewer_customers,
-    finished_run,
     govern_ui,
     graphql,
-    launch_churn,
     lay_out_project,
     materialized_facts,
     point_at,
@@ -179,21 +177,35 @@ def open_check(page, port: int, asset: str, check: str) -> None:
     page.get_by_text(check, exact=True).first.wait_for()
 
 
-def test_materialize_all_in_the_ui_runs_the_churn_job_and_shows_the_residual_gate_passed(
-    ui: int, page
+def test_materialize_all_in_the_ui_beside_two_cli_runs_each_run_builds_from_its_own_inputs(
+    ui: int, ui_project: Path, page, tmp_path: Path
 ):
-    # given the UI on the churn job's asset graph
+    """A person clicks Materialize all on the churn job while two `govern run` start, each on a
+    customers file of its own: three runs publish new versions of the same Delta tables at once,
+    and each step reads the version its own run published (looked up in the run's event log),
+    never the latest, which may be another run's. Both pairings in one scenario: command line
+    beside command line, and the UI beside the command line."""
+    # given the UI on the churn job's asset graph, and two customers files of their own for two
+    # command-line runs (without the last 150 and the last 250 customers)
+    own_file = {
+        "ui": ui_project / "data" / "raw" / "customers.csv",
+        "cli-1": fewer_customers(ui_project, tmp_path / "fewer-customers.csv"),
+        "cli-2": fewer_customers(ui_project, tmp_path / "fewer-still.csv", dropped=250),
+    }
     open_job_page(page, ui)
     graph = screenshot(page, "ui-churn-asset-graph")
-    # when a person clicks Materialize all and follows the launched run
+    # when the person clicks Materialize all, and two `govern run` start at once, each on its
+    # own file
     page.get_by_role("button", name="Materialize all").click()
-    run_id = launched_run_id(page)
-    run = wait_for_run(ui, run_id)
+    run = ["run", "--dataset", "churn", "--force", "--json", "--source"]
+    cli = {name: start_govern(*run, f"customers={own_file[name]}") for name in ("cli-1", "cli-2")}
+    ui_run = launched_run_id(page)
+    launched = wait_for_run(ui, ui_run)
     show_run(page, "Success")
     screenshot(page, "ui-churn-run-succeeded")
-    # then the run is the dataset's own job, and it succeeded
-    assert run["jobName"] == "churn_job", run
-    assert run["status"] == "SUCCESS", f"run {run_id} ended {run['status']}; see {graph.parent}"
+    # then the UI's run is the dataset's own job, and it succeeded
+    assert launched["jobName"] == "churn_job", launched
+    assert launched["status"] == "SUCCESS", f"run {ui_run} ended {launched['status']}; see {graph}"
     # and the checks tab of redacted_customers shows residual_pii passed, with its evidence
     open_check(page, ui, "redacted_customers", "residual_pii")
     page.get_by_text("Passed").first.wait_for()
@@ -201,80 +213,14 @@ def test_materialize_all_in_the_ui_runs_the_churn_job_and_shows_the_residual_gat
     evidence = page.inner_text("body")
     screenshot(page, "ui-redacted-customers-checks")
     assert "residual rate" in evidence, "the residual_pii evidence is not on the checks tab"
-
-
-@pytest.fixture
-def negative_amounts_landed(ui_project: Path, tmp_path: Path) -> Iterator[Path]:
-    """A new transactions file landed, whose every amount is negative, which the contract
-    forbids; the sample's file is put back afterwards (the project is this file's)."""
-    landing = ui_project / "data" / "raw" / "transactions.csv"
-    shutil.copy(landing, tmp_path / "transactions.csv")
-    with_negative_amount(ui_project, tmp_path / "transactions_negative.csv")
-    shutil.copy(tmp_path / "transactions_negative.csv", landing)
-    yield landing
-    shutil.copy(tmp_path / "transactions.csv", landing)
-
-
-def test_a_run_on_a_file_that_breaks_the_contract_shows_the_blocked_check_and_failed_step(
-    ui: int, page, negative_amounts_landed: Path
-):
-    # given a new transactions file landed, whose every amount is negative, which the contract
-    # forbids
-    # when a person clicks Materialize all on the churn job
-    open_job_page(page, ui)
-    page.get_by_role("button", name="Materialize all").click()
-    run_id = launched_run_id(page)
-    run = wait_for_run(ui, run_id)
-    steps = show_run(page, "Failure")
-    screenshot(page, "ui-churn-run-blocked")
-    # then the run failed at redacted_transactions, and nothing downstream ran
-    assert run["status"] == "FAILURE", run
-    assert "Errored (1)" in steps and "redacted_transactions" in steps, (
-        "the run page should show one errored step, redacted_transactions"
-    )
-    # and the asset's checks tab shows the blocking range check on amount failed
-    open_check(page, ui, "redacted_transactions", "range__amount")
-    page.get_by_text("Failed").first.wait_for()
-    screenshot(page, "ui-redacted-transactions-blocked-check")
-    assert "unexpected" in page.inner_text("body"), "the failed check shows no evidence"
-
-
-LAUNCH_CHURN = launch_churn(
-    "... on LaunchRunSuccess { run { runId } } ... on PythonError { message }"
-)
-
-
-def test_a_ui_run_and_two_cli_runs_at_once_each_build_from_their_own_inputs(
-    ui: int, ui_project: Path, tmp_path: Path
-):
-    """Three runs of churn publish new versions of the same Delta tables at once; each step
-    reads the version its own run published (looked up in the run's event log), never the
-    latest, which may be another run's. One scenario covers both pairings, command line beside
-    command line and UI beside command line (no browser needed: the launch is GraphQL's)."""
-    # given the UI serving the project, and two customers files of their own for two
-    # command-line runs (without the last 150 and the last 250 customers)
-    own_file = {
-        "ui": ui_project / "data" / "raw" / "customers.csv",
-        "cli-1": fewer_customers(ui_project, tmp_path / "fewer-customers.csv"),
-        "cli-2": fewer_customers(ui_project, tmp_path / "fewer-still.csv", dropped=250),
-    }
-    # when the churn job is launched from the UI (on the declared files) and two `govern run`
-    # start at once, each on its own file
-    launched = graphql(ui, LAUNCH_CHURN)["launchRun"]
-    assert launched["__typename"] == "LaunchRunSuccess", launched
-    ui_run = launched["run"]["runId"]
-    run = ["run", "--dataset", "churn", "--force", "--json", "--source"]
-    cli = {name: start_govern(*run, f"customers={own_file[name]}") for name in ("cli-1", "cli-2")}
+    # and both command-line runs succeeded, with no lock error in any of the three
     outputs = {name: process.communicate(timeout=900) for name, process in cli.items()}
+    summaries = {}
+    for name, (out, err) in outputs.items():
+        assert cli[name].returncode == 0, f"{name}: {err[-3000:]}{out[-2000:]}"
+        assert not LOCK_ERRORS.search(err + out), f"{name}: {LOCK_ERRORS.search(err + out)}"
+        [summaries[name]] = json.loads(out)
     with local_instance() as instance:
-        ui_status = finished_run(instance, ui_run, timeout=900).status
-        # then all three succeeded, with no lock error
-        assert ui_status == dg.DagsterRunStatus.SUCCESS, ui_status
-        summaries = {}
-        for name, (out, err) in outputs.items():
-            assert cli[name].returncode == 0, f"{name}: {err[-3000:]}{out[-2000:]}"
-            assert not LOCK_ERRORS.search(err + out), f"{name}: {LOCK_ERRORS.search(err + out)}"
-            [summaries[name]] = json.loads(out)
         ui_log = "\n".join(record.message for record in instance.all_logs(ui_run))
         assert not LOCK_ERRORS.search(ui_log), f"ui: {LOCK_ERRORS.search(ui_log)}"
         # and each command-line run overlapped both others in time
@@ -293,3 +239,30 @@ def test_a_ui_run_and_two_cli_runs_at_once_each_build_from_their_own_inputs(
         assert_built_from_own_inputs(name, run_id, facts[name], own_file[name])
     versions = {f["churn_model"]["registered_version"] for f in facts.values()}
     assert len(versions) == 3, f"three model versions, one per run: {versions}"
+
+
+def test_a_run_on_a_file_that_breaks_the_contract_shows_the_blocked_check_and_failed_step(
+    ui: int, ui_project: Path, page, tmp_path: Path, capsys: pytest.CaptureFixture
+):
+    # given a transactions file whose every amount is negative, which the contract forbids
+    negative = with_negative_amount(ui_project, tmp_path / "transactions_negative.csv")
+    # when `govern run` runs churn on it (in this process: the UI shows every run of its
+    # instance, wherever it ran)
+    with environment_restored():
+        code = main(["run", "--dataset", "churn", "--source", f"transactions={negative}", "--json"])
+    out, err = capsys.readouterr()
+    [summary] = json.loads(out)
+    assert code != 0, f"the run should be blocked: {err[-2000:]}"
+    # then the UI's page of that run shows it failed at redacted_transactions, and nothing
+    # downstream ran
+    page.goto(f"http://127.0.0.1:{ui}/runs/{summary['run_id']}")
+    steps = show_run(page, "Failure")
+    screenshot(page, "ui-churn-run-blocked")
+    assert "Errored (1)" in steps and "redacted_transactions" in steps, (
+        "the run page should show one errored step, redacted_transactions"
+    )
+    # and the asset's checks tab shows the blocking range check on amount failed
+    open_check(page, ui, "redacted_transactions", "range__amount")
+    page.get_by_text("Failed").first.wait_for()
+    screenshot(page, "ui-redacted-transactions-blocked-check")
+    assert "unexpected" in page.inner_text("body"), "the failed check shows no evidence"
