@@ -3,6 +3,7 @@ process of its own, stopping such processes, and reading back what a run produce
 
 import contextlib
 import hashlib
+import io
 import json
 import os
 import re
@@ -301,12 +302,14 @@ def sha256(path: Path) -> str:
 
 
 def lineage(model_ref: str) -> dict:
-    """`govern lineage MODEL@VERSION --json`."""
-    done = subprocess.run(
-        [*GOVERN, "lineage", model_ref, "--json"], cwd=REPO, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads(done.stdout)
+    """`govern lineage MODEL@VERSION --json`, in this process."""
+    from pipeline.cli.app import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["lineage", model_ref, "--json"])
+    assert code == 0, f"govern lineage {model_ref}: exit {code}"
+    return json.loads(out.getvalue())
 
 
 def assert_built_from_own_inputs(name: str, run_id: str, facts: dict, own_file: Path) -> None:
