@@ -33,7 +33,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -493,12 +493,18 @@ def _text_for_null(schema: pa.Schema) -> pa.Schema:
 
 
 def _make_private(table_dir: Path) -> None:
-    """Folders 0700 and files 0600 under a restricted table, and its schema folder."""
+    """Folders 0700 and files 0600 under a restricted table, and its schema folder.
+
+    Another writer of the same table may rename or remove its temporary commit file between
+    the listing and its chmod: a file gone meanwhile is skipped (that writer makes its own
+    files private when its commit is done)."""
     os.chmod(table_dir.parent, _PRIVATE_DIR)
     for folder, _dirs, files in os.walk(table_dir):
-        os.chmod(folder, _PRIVATE_DIR)
+        with suppress(FileNotFoundError):
+            os.chmod(folder, _PRIVATE_DIR)
         for name in files:
-            os.chmod(os.path.join(folder, name), _PRIVATE_FILE)
+            with suppress(FileNotFoundError):
+                os.chmod(os.path.join(folder, name), _PRIVATE_FILE)
 
 
 # -- erasure -------------------------------------------------------------------------------

@@ -126,6 +126,29 @@ def test_a_restricted_zone_left_open_is_closed_again(store, tmp_path):
     assert mode(restricted) == 0o700, oct(mode(restricted))
 
 
+def test_a_commit_file_renamed_by_another_writer_meanwhile_does_not_fail_the_publish(
+    store, monkeypatch
+):
+    # given a raw table, and a folder listing that still names the temporary commit file
+    # another writer of the table renamed between the listing and the chmod (as delta-rs does)
+    store.publish("raw", "events", pa.table({"writer": [0]}))
+    real_walk = os.walk
+
+    def listing_with_a_renamed_file(top):
+        for folder, dirs, files in real_walk(top):
+            gone = ["_commit_0b1c.json.tmp"] if folder.endswith("_delta_log") else []
+            yield folder, dirs, [*files, *gone]
+
+    monkeypatch.setattr(tables.os, "walk", listing_with_a_renamed_file)
+    # when the table is published again
+    published = store.publish("raw", "events", pa.table({"writer": [1]}))
+    # then the commit stands and its files are private all the same
+    assert published.version == 1
+    monkeypatch.undo()
+    log = Path(store.uri("raw", "events")) / "_delta_log"
+    assert all(mode(p) == 0o600 for p in log.glob("*.json")), sorted(log.iterdir())
+
+
 @pytest.mark.parametrize("race", range(5))
 def test_concurrent_publishers_of_one_table_all_commit_and_the_table_stays_whole(store, race):
     # given four writers replacing the same table at once, each with its own rows (raced a few
