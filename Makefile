@@ -45,10 +45,13 @@ run: $(STAMP) | .env ## run the whole pipeline on the sample data (prints the re
 	$(VENV)/bin/govern run
 
 # Two pytest workers (pytest-xdist), each given whole test files (--dist loadfile: a file's
-# module fixtures and ordered tests stay in one process). TEST_WORKERS=0 runs in one process.
+# module fixtures and ordered tests stay in one process), in the order collected: the end-to-end
+# files first, the many short unit files last, to even out the two workers' ends. xdist's
+# default hands out the files with the most tests first, which left one-test end-to-end files
+# of a minute each to the end, one worker idle meanwhile. TEST_WORKERS=0 runs in one process.
 TEST_WORKERS ?= 2
 test: lint browser ## lint, then the test suite (real Dagster, Presidio, GX, DuckDB, Delta, MLflow runs)
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The browser tests drive the Dagster UI in the system's Chromium (Debian's package; Playwright's
 # own browser downloads are not used). Installed here when missing and we are root; otherwise
