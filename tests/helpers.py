@@ -302,11 +302,11 @@ def sha256(path: Path) -> str:
 
 
 def lineage(model_ref: str) -> dict:
-    """`govern lineage MODEL@VERSION --json`, in this process."""
+    """`govern lineage MODEL@VERSION --json`, in this process (its environment restored)."""
     from pipeline.cli.app import main
 
     out = io.StringIO()
-    with contextlib.redirect_stdout(out):
+    with environment_restored(), contextlib.redirect_stdout(out):
         code = main(["lineage", model_ref, "--json"])
     assert code == 0, f"govern lineage {model_ref}: exit {code}"
     return json.loads(out.getvalue())
