@@ -25,8 +25,9 @@ def pytest_configure(config: pytest.Config) -> None:
     spaCy), unless set already: read by the xdist workers, started after this, and by every
     process a test starts. Two workers on two cores, each beside the runs and servers its tests
     start, leave no core for a second thread: it spin-waits at each parallel loop's barrier
-    for a thread that is not running. With the default (two threads each) the suite took 9.5
-    min of CPU and 6 min; with one, 8.2 min and 5 min 17 s (one run each)."""
+    for a thread that is not running. A `govern run --force` beside two busy processes took 28 s
+    with two threads, 20.5 s with one; whole-suite runs vary by more than the gain (5 min 11 s
+    to 5 min 58 s with one thread, 5 min 50 s to 7 min with two)."""
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(name, "1")
 
