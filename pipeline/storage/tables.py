@@ -44,6 +44,7 @@ import pyarrow as pa
 import pyarrow.dataset as pds
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError
+from pyarrow import fs
 
 from pipeline.errors import GovernError
 from pipeline.storage.sql import qualified, quote_ident
@@ -92,6 +93,23 @@ class Published:
     name: str
     uri: str
     version: int
+
+
+def arrow_dataset(delta: DeltaTable, uri: str) -> pds.Dataset:
+    """The files of ``delta`` (at its loaded version) as an Arrow dataset; on a local root read
+    by Arrow's own file system, not deltalake's default, which reads through Python.
+
+    With that default, Parquet's read-ahead can still be in flight when a scan returns, holding
+    a Python buffer; if the process is exiting when it lands, freeing the buffer needs the GIL
+    and the process aborts ("terminate called without an active exception", exit 134, after
+    its work is done: apache/arrow#36389, delta-io/delta-rs#2184). `govern erase`, which exits
+    right after reading, did so in 4 of about 120 runs. An object store keeps deltalake's
+    reader, which holds the store's credentials and options.
+    """
+    if _is_uri(uri) and not uri.startswith("file://"):
+        return delta.to_pyarrow_dataset()
+    local = fs.SubTreeFileSystem(uri.removeprefix("file://"), fs.LocalFileSystem())
+    return delta.to_pyarrow_dataset(filesystem=local)
 
 
 def split_name(name: str) -> tuple[str, str]:
@@ -144,7 +162,7 @@ class TableStore:
             )
         try:
             delta = DeltaTable(uri, version=version)
-            return Snapshot(f"{schema}.{table}", uri, delta.version(), delta.to_pyarrow_dataset())
+            return Snapshot(f"{schema}.{table}", uri, delta.version(), arrow_dataset(delta, uri))
         except DeltaError as exc:
             raise TableStoreError(
                 f"table {schema}.{table} at {uri}"
@@ -173,8 +191,6 @@ class TableStore:
         if self.local:
             folder = self._local_path(zone, schema)
             return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
-        from pyarrow import fs
-
         filesystem, base = fs.FileSystem.from_uri(f"{self.root.rstrip('/')}/{zone}/{schema}")
         infos = filesystem.get_file_info(fs.FileSelector(base, allow_not_found=True))
         return sorted(i.base_name for i in infos if i.type == fs.FileType.Directory)
@@ -375,7 +391,7 @@ def recorded_snapshot(uri: str, version: int) -> Snapshot:
         )
     try:
         delta = DeltaTable(uri, version=version)
-        dataset = delta.to_pyarrow_dataset()
+        dataset = arrow_dataset(delta, uri)
         dataset.count_rows()
     except DeltaError:
         raise VersionGone(

@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
+from pyarrow import fs
 
 from pipeline import settings
 from pipeline.storage import tables
@@ -209,6 +210,29 @@ def test_a_file_uri_root_is_the_same_store(store, tmp_path):
     # then it finds and reads the same table
     assert uri_store.published() == ["redacted.c"]
     assert rows(uri_store, "redacted.c") == [(7,)]
+
+
+def test_a_local_table_is_read_by_arrows_own_file_system_at_each_version(store, tmp_path):
+    # given a table with two versions under a local root
+    store.publish("raw", "c", pa.table({"x": [1, 2]}))
+    store.publish("raw", "c", pa.table({"x": [3]}))
+    uri = store.uri("raw", "c")
+    # when it is read as the latest snapshot, an older one, a recorded version, and through the
+    # same root named as a file:// URI
+    datasets = {
+        "latest": store.snapshot("raw", "c").dataset,
+        "version 0": store.snapshot("raw", "c", version=0).dataset,
+        "recorded": recorded_snapshot(uri, 0).dataset,
+        "file uri": TableStore((tmp_path / "tables").as_uri()).snapshot("raw", "c").dataset,
+    }
+    # then each reads through Arrow's local file system, never deltalake's default, which reads
+    # through Python: a read-ahead landing while the process exits aborted `govern erase`
+    for name, dataset in datasets.items():
+        assert isinstance(dataset.filesystem, fs.SubTreeFileSystem), (name, dataset.filesystem)
+        assert isinstance(dataset.filesystem.base_fs, fs.LocalFileSystem), name
+    # and each holds the rows of its own version
+    read = {name: sorted(d.to_table()["x"].to_pylist()) for name, d in datasets.items()}
+    assert read == {"latest": [3], "version 0": [1, 2], "recorded": [1, 2], "file uri": [3]}
 
 
 def test_reading_a_missing_table_or_version_says_which_and_what_to_do(store):
