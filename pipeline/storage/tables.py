@@ -37,6 +37,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import duckdb
 import pandas as pd
@@ -103,13 +105,13 @@ def arrow_dataset(delta: DeltaTable, uri: str) -> pds.Dataset:
     a Python buffer; if the process is exiting when it lands, freeing the buffer needs the GIL
     and the process aborts ("terminate called without an active exception", exit 134, after
     its work is done: apache/arrow#36389, delta-io/delta-rs#2184). `govern erase`, which exits
-    right after reading, did so in 4 of about 120 runs. An object store keeps deltalake's
+    right after reading, did so in 6 of about 190 runs. An object store keeps deltalake's
     reader, which holds the store's credentials and options.
     """
-    if _is_uri(uri) and not uri.startswith("file://"):
+    path = _local_path_of(uri)
+    if path is None:
         return delta.to_pyarrow_dataset()
-    local = fs.SubTreeFileSystem(uri.removeprefix("file://"), fs.LocalFileSystem())
-    return delta.to_pyarrow_dataset(filesystem=local)
+    return delta.to_pyarrow_dataset(filesystem=fs.SubTreeFileSystem(path, fs.LocalFileSystem()))
 
 
 def split_name(name: str) -> tuple[str, str]:
@@ -127,6 +129,16 @@ def _is_uri(root: str) -> bool:
     return "://" in root
 
 
+def _local_path_of(location: str) -> str | None:
+    """The folder a root or table location names on this machine: a path as it is, a file://
+    URI decoded (``Path.as_uri`` writes a space as ``%20``); None for an object store."""
+    if not _is_uri(location):
+        return location
+    if location.startswith("file://"):
+        return url2pathname(urlparse(location).path)
+    return None
+
+
 @dataclass(frozen=True)
 class TableStore:
     """The Delta tables under ``root`` (a local folder or an object-store URI)."""
@@ -135,11 +147,10 @@ class TableStore:
 
     @property
     def local(self) -> bool:
-        return not _is_uri(self.root) or self.root.startswith("file://")
+        return _local_path_of(self.root) is not None
 
     def _local_path(self, *parts: str) -> Path:
-        base = self.root.removeprefix("file://") if _is_uri(self.root) else self.root
-        return Path(base, *parts)
+        return Path(_local_path_of(self.root), *parts)
 
     def uri(self, schema: str, table: str) -> str:
         zone = ZONES[schema]

@@ -212,8 +212,9 @@ def test_a_file_uri_root_is_the_same_store(store, tmp_path):
     assert rows(uri_store, "redacted.c") == [(7,)]
 
 
-def test_a_local_table_is_read_by_arrows_own_file_system_at_each_version(store, tmp_path):
-    # given a table with two versions under a local root
+def test_a_local_table_is_read_by_arrows_own_file_system_at_each_version(tmp_path):
+    # given a table with two versions under a local root whose name needs quoting in a URI
+    store = TableStore(str(tmp_path / "my tables"))
     store.publish("raw", "c", pa.table({"x": [1, 2]}))
     store.publish("raw", "c", pa.table({"x": [3]}))
     uri = store.uri("raw", "c")
@@ -223,7 +224,7 @@ def test_a_local_table_is_read_by_arrows_own_file_system_at_each_version(store, 
         "latest": store.snapshot("raw", "c").dataset,
         "version 0": store.snapshot("raw", "c", version=0).dataset,
         "recorded": recorded_snapshot(uri, 0).dataset,
-        "file uri": TableStore((tmp_path / "tables").as_uri()).snapshot("raw", "c").dataset,
+        "file uri": TableStore((tmp_path / "my tables").as_uri()).snapshot("raw", "c").dataset,
     }
     # then each reads through Arrow's local file system, never deltalake's default, which reads
     # through Python: a read-ahead landing while the process exits aborted `govern erase`
@@ -233,6 +234,8 @@ def test_a_local_table_is_read_by_arrows_own_file_system_at_each_version(store, 
     # and each holds the rows of its own version
     read = {name: sorted(d.to_table()["x"].to_pylist()) for name, d in datasets.items()}
     assert read == {"latest": [3], "version 0": [1, 2], "recorded": [1, 2], "file uri": [3]}
+    # and the file:// root lists the same tables
+    assert TableStore((tmp_path / "my tables").as_uri()).published() == ["raw.c"]
 
 
 def test_reading_a_missing_table_or_version_says_which_and_what_to_do(store):
